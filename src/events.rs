@@ -1,0 +1,117 @@
+//! Waiting: the one place rein sleeps. Signals arrive through a signalfd and rein waits for it
+//! in `poll`, with no timeout while nothing is scheduled, so an idle rein never wakes (tini wakes
+//! every second). A timeout is used only while a deadline is armed (grace, `--kill-after`,
+//! `--timeout`).
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use crate::sys::{self, RawMask};
+
+/// A signal read from the signalfd, with the sender's pid when the kernel knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Received {
+    /// The signal number.
+    pub signo: i32,
+    /// `si_code`: `SI_USER` (0) for kill(2), `SI_KERNEL` (0x80) for the kernel, ...
+    pub code: i32,
+    /// `si_pid` of the sender (0 when the sender is outside rein's PID namespace).
+    pub pid: u32,
+}
+
+/// The blocked signals rein waits for, as a readable descriptor.
+#[derive(Debug)]
+pub struct SignalSource {
+    fd: OwnedFd,
+}
+
+/// `sizeof(struct signalfd_siginfo)`.
+const SIGINFO_SIZE: usize = 128;
+
+impl SignalSource {
+    /// Opens a signalfd for `mask`. The signals must already be blocked, or they would be
+    /// delivered by their default action instead of queued.
+    pub fn open(mask: RawMask) -> io::Result<Self> {
+        Ok(Self {
+            fd: sys::signalfd(mask)?,
+        })
+    }
+
+    /// Blocks until a signal is pending or `deadline` passes. Returns `true` if a signal is
+    /// pending. `None` waits forever in one `poll` call.
+    pub fn wait(&self, deadline: Option<Instant>) -> io::Result<bool> {
+        let timeout = match deadline {
+            None => PollTimeout::NONE,
+            Some(d) => {
+                // Round up so a deadline is never reported early; cap at poll's maximum.
+                let left = d.saturating_duration_since(Instant::now());
+                let ms = left.as_micros().div_ceil(1000);
+                PollTimeout::try_from(ms.min(i32::MAX as u128) as i32).unwrap_or(PollTimeout::MAX)
+            }
+        };
+        let mut fds = [PollFd::new(self.fd.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Ok(n) => Ok(n > 0),
+            Err(Errno::EINTR) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Reads one pending signal without blocking; `None` when there is none left.
+    pub fn read(&self) -> io::Result<Option<Received>> {
+        let mut buf = [0u8; SIGINFO_SIZE];
+        match nix::unistd::read(self.fd.as_fd(), &mut buf) {
+            Ok(n) if n == SIGINFO_SIZE => Ok(Some(parse_siginfo(&buf))),
+            Ok(_) => Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+            Err(Errno::EAGAIN) => Ok(None),
+            Err(Errno::EINTR) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The raw descriptor, for tests and diagnostics.
+    pub fn raw_fd(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+}
+
+/// Picks the fields rein uses out of `struct signalfd_siginfo`: `ssi_signo` (u32 at 0),
+/// `ssi_code` (i32 at 8) and `ssi_pid` (u32 at 12).
+fn parse_siginfo(buf: &[u8; SIGINFO_SIZE]) -> Received {
+    let word = |at: usize| [buf[at], buf[at + 1], buf[at + 2], buf[at + 3]];
+    Received {
+        signo: i32::from_ne_bytes(word(0)),
+        code: i32::from_ne_bytes(word(8)),
+        pid: u32::from_ne_bytes(word(12)),
+    }
+}
+
+/// How long until `deadline`, for logs.
+pub fn until(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn siginfo_fields_are_read_from_their_offsets() {
+        let mut buf = [0u8; SIGINFO_SIZE];
+        buf[0..4].copy_from_slice(&15u32.to_ne_bytes());
+        buf[8..12].copy_from_slice(&0x80i32.to_ne_bytes());
+        buf[12..16].copy_from_slice(&4242u32.to_ne_bytes());
+        assert_eq!(
+            parse_siginfo(&buf),
+            Received {
+                signo: 15,
+                code: 0x80,
+                pid: 4242
+            }
+        );
+    }
+}

@@ -1,0 +1,237 @@
+//! Finding and stopping the processes that remain when the main child has exited.
+//!
+//! "Every remaining process" depends on where rein runs:
+//! - as PID 1, it is everything in the PID namespace, including processes that joined it from
+//!   outside (`docker exec`, `nsenter`), which rein cannot reap but must still stop;
+//!   `kill(-1, sig)` reaches them all in one call, atomically with respect to fork;
+//! - as a subreaper, it is every descendant, including those that called `setsid` or
+//!   double-forked out of the main child's process group. Orphans among them are re-parented
+//!   to rein, so following parent links in `/proc` from rein down finds them all; a process
+//!   forked while rein scans is caught by the next scan, and rein scans until none is left.
+//!
+//! Without `/proc`, rein falls back to the main child's process group and says so once.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+
+use nix::errno::Errno;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::sys;
+
+/// Where leftovers are looked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// rein is PID 1: the whole PID namespace.
+    Namespace,
+    /// rein is a subreaper: its descendants.
+    Descendants(Pid),
+}
+
+/// One process from `/proc/PID/stat`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProcEntry {
+    /// Its pid.
+    pub pid: i32,
+    /// Its parent's pid (0 if the parent is outside rein's PID namespace).
+    pub ppid: i32,
+    /// `true` if it is a zombie (`Z`): it has exited and only waits to be reaped.
+    pub zombie: bool,
+}
+
+/// Parses the fields rein needs from `/proc/PID/stat`. The command name is in parentheses and
+/// may itself contain spaces and parentheses, so the fields after it start at the *last* `)`.
+pub fn parse_stat(text: &str) -> Option<ProcEntry> {
+    let open = text.find('(')?;
+    let pid = text[..open].trim().parse().ok()?;
+    let close = text.rfind(')')?;
+    let mut rest = text.get(close + 1..)?.split_ascii_whitespace();
+    let state = rest.next()?;
+    let ppid = rest.next()?.parse().ok()?;
+    Some(ProcEntry {
+        pid,
+        ppid,
+        zombie: state == "Z" || state == "X",
+    })
+}
+
+/// Every process visible in `/proc`, or `None` when `/proc` is not mounted.
+pub fn list_processes() -> Option<Vec<ProcEntry>> {
+    let dir = fs::read_dir("/proc").ok()?;
+    let mut out = Vec::new();
+    let mut any = false;
+    for entry in dir.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        any = true;
+        // A process may exit between readdir and read: skip it.
+        if let Ok(text) = fs::read_to_string(format!("/proc/{pid}/stat")) {
+            out.extend(parse_stat(&text));
+        }
+    }
+    // A /proc without a single pid directory is not procfs (or not ours).
+    any.then_some(out)
+}
+
+/// The live (non-zombie) leftovers in `scope` according to `procs`, excluding rein itself.
+pub fn select(scope: Scope, procs: &[ProcEntry], me: i32) -> Vec<i32> {
+    match scope {
+        Scope::Namespace => procs
+            .iter()
+            .filter(|p| p.pid != me && !p.zombie)
+            .map(|p| p.pid)
+            .collect(),
+        Scope::Descendants(root) => {
+            let mut children: HashMap<i32, Vec<&ProcEntry>> = HashMap::new();
+            for p in procs {
+                children.entry(p.ppid).or_default().push(p);
+            }
+            let mut out = Vec::new();
+            let mut seen = HashSet::new();
+            let mut stack = vec![root.as_raw()];
+            while let Some(parent) = stack.pop() {
+                for c in children.get(&parent).map(Vec::as_slice).unwrap_or_default() {
+                    if c.pid != me && seen.insert(c.pid) {
+                        stack.push(c.pid);
+                        if !c.zombie {
+                            out.push(c.pid);
+                        }
+                    }
+                }
+            }
+            out
+        }
+    }
+}
+
+/// Sends `sig` to every live leftover in `scope` and returns the pids it reached.
+///
+/// In subreaper mode each pid is opened as a pidfd and its parent re-checked before the signal
+/// goes out through that pidfd: between the scan and the signal the process may have exited and
+/// its pid been reused by an unrelated process, which must not be hit.
+pub fn signal_leftovers(scope: Scope, sig: Signal, me: i32) -> Option<Vec<i32>> {
+    let procs = list_processes()?;
+    let targets = select(scope, &procs, me);
+    match scope {
+        Scope::Namespace => {
+            if !targets.is_empty() || procs.iter().any(|p| p.pid != me) {
+                // Everyone but rein, in one call that no concurrent fork can escape.
+                let _ = kill(Pid::from_raw(-1), sig);
+            }
+            Some(targets)
+        }
+        Scope::Descendants(_) => {
+            let parents: HashSet<i32> = targets.iter().copied().chain([me]).collect();
+            Some(
+                targets
+                    .into_iter()
+                    .filter(|&pid| signal_if_still_child_of(pid, &parents, sig))
+                    .collect(),
+            )
+        }
+    }
+}
+
+/// Signals `pid` only if, once pinned by a pidfd, its parent is still in `parents`.
+fn signal_if_still_child_of(pid: i32, parents: &HashSet<i32>, sig: Signal) -> bool {
+    match sys::pidfd_open(pid) {
+        Ok(fd) => {
+            let still_ours = fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|t| parse_stat(&t))
+                .is_some_and(|p| parents.contains(&p.ppid) && !p.zombie);
+            still_ours && sys::pidfd_send_signal(&fd, sig as i32).is_ok()
+        }
+        // Kernels before 5.3 have no pidfd: accept the (tiny) reuse window of plain kill.
+        Err(e) if e.raw_os_error() == Some(nix::libc::ENOSYS) => {
+            kill(Pid::from_raw(pid), sig).is_ok()
+        }
+        Err(_) => false,
+    }
+}
+
+/// Whether any process other than rein (and zombies it is about to reap) remains in the PID
+/// namespace. Used as PID 1 when rein has no children left: processes that joined the
+/// namespace from outside are not rein's children and send it no SIGCHLD.
+pub fn namespace_has_others(me: i32) -> bool {
+    match list_processes() {
+        Some(procs) => procs.iter().any(|p| p.pid != me && !p.zombie),
+        // kill(-1, 0) succeeds if there is anyone rein may signal.
+        None => kill(Pid::from_raw(-1), None).is_ok() || Errno::last() == Errno::EPERM,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pid: i32, ppid: i32) -> ProcEntry {
+        ProcEntry {
+            pid,
+            ppid,
+            zombie: false,
+        }
+    }
+
+    #[test]
+    fn stat_lines_with_awkward_command_names_parse() {
+        let e = parse_stat("42 (a) b (c)) S 7 42 42 0 -1").unwrap();
+        assert_eq!(
+            e,
+            ProcEntry {
+                pid: 42,
+                ppid: 7,
+                zombie: false
+            }
+        );
+        let z = parse_stat("9 (sh) Z 1 9 9").unwrap();
+        assert!(z.zombie);
+        assert_eq!(parse_stat("garbage"), None);
+        assert_eq!(parse_stat(""), None);
+    }
+
+    #[test]
+    fn descendants_include_setsid_and_reparented_ones_but_not_strangers() {
+        // 100 = rein; 101 main child; 102 its child; 103 orphan re-parented to rein;
+        // 104 child of the orphan; 200 and 201 belong to someone else.
+        let procs = [
+            p(100, 1),
+            p(101, 100),
+            p(102, 101),
+            p(103, 100),
+            p(104, 103),
+            p(200, 1),
+            p(201, 200),
+        ];
+        let mut got = select(Scope::Descendants(Pid::from_raw(100)), &procs, 100);
+        got.sort_unstable();
+        assert_eq!(got, vec![101, 102, 103, 104]);
+    }
+
+    #[test]
+    fn zombies_are_not_leftovers_but_their_children_are() {
+        let procs = [
+            p(1, 0),
+            ProcEntry {
+                pid: 5,
+                ppid: 1,
+                zombie: true,
+            },
+            p(6, 5),
+            p(7, 0),
+        ];
+        let mut ns = select(Scope::Namespace, &procs, 1);
+        ns.sort_unstable();
+        assert_eq!(ns, vec![6, 7]);
+        assert_eq!(
+            select(Scope::Descendants(Pid::from_raw(1)), &procs, 1),
+            vec![6]
+        );
+    }
+}

@@ -1,0 +1,73 @@
+//! rein: a tiny init for containers. The binary's `main.rs` only converts `argv`/`envp` and
+//! calls [`main_with`]; everything else lives in one module per job:
+//!
+//! - `cli`, `values`: the command line, its `REIN_*` twins and option values;
+//! - `signals`, `events`: which signals rein catches and how it waits for them (signalfd);
+//! - `spawn`, `terminal`: starting the main child, its process group and the terminal;
+//! - `reap`: collecting exited children; `leftovers`: finding and stopping what remains;
+//! - `shutdown`: the timers (grace, `--kill-after`, `--timeout`) as a pure state machine;
+//! - `supervise`: the event loop; `run`: the steps of one run in order;
+//! - `status`, `report`: exit codes, the summary and the status file;
+//! - `user`: `--user` lookups; `detach`: letting go of cwd and inherited descriptors;
+//! - `sys`: the raw system calls (one of two modules allowed `unsafe`, with `spawn`).
+
+pub mod cli;
+pub mod detach;
+pub mod events;
+pub mod leftovers;
+pub mod log;
+pub mod reap;
+pub mod report;
+pub mod run;
+pub mod shutdown;
+pub mod signals;
+pub mod spawn;
+pub mod status;
+pub mod supervise;
+pub mod sys;
+pub mod terminal;
+pub mod user;
+pub mod values;
+
+use std::ffi::OsString;
+
+/// Everything `main` does, given `argv` (without `argv[0]`) and the raw environment entries.
+/// Returns rein's exit code.
+pub fn main_with(args: Vec<OsString>, env: Vec<OsString>) -> u8 {
+    let lookup = |key: &str| {
+        let prefix = format!("{key}=");
+        env.iter()
+            .rev()
+            .find(|e| e.as_encoded_bytes().starts_with(prefix.as_bytes()))
+            .map(|e| {
+                OsString::from(
+                    String::from_utf8_lossy(&e.as_encoded_bytes()[prefix.len()..]).into_owned(),
+                )
+            })
+    };
+    let parsed = cli::parse(args, lookup);
+    match parsed {
+        Ok(cli::Parsed::Help) => {
+            print_out(&cli::usage());
+            0
+        }
+        Ok(cli::Parsed::Version) => {
+            print_out(&format!("rein {}\n", env!("CARGO_PKG_VERSION")));
+            0
+        }
+        Ok(cli::Parsed::Run(cfg)) => {
+            log::init(cfg.verbosity, lookup("REIN_LOG"));
+            run::run(&cfg, env)
+        }
+        Err(e) => {
+            log::say(&format!("{e} (see 'rein --help')"));
+            status::REIN_FAILED
+        }
+    }
+}
+
+/// `--help` and `--version` are the only output rein ever writes to stdout.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}

@@ -1,0 +1,61 @@
+//! Reaping: collecting the exit status of every child, so no zombie stays behind.
+//!
+//! SIGCHLD is a standard signal, so any number of child exits between two reads of the
+//! signalfd coalesce into one pending SIGCHLD. One SIGCHLD therefore means "one or more
+//! children may have exited", and rein loops `waitpid(-1, WNOHANG)` until nothing is left to
+//! collect.
+
+use nix::errno::Errno;
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+/// One collected child: its pid and how it ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reaped {
+    /// The pid, which is free for reuse from this moment on: never signal it again.
+    pub pid: Pid,
+    /// Its terminal status (`Exited` or `Signaled`).
+    pub status: WaitStatus,
+}
+
+/// What a reaping pass found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Pass {
+    /// Every child collected in this pass.
+    pub reaped: Vec<Reaped>,
+    /// `true` if rein has no children left at all (`ECHILD`).
+    pub no_children: bool,
+}
+
+/// Collects every exited child now, without blocking.
+///
+/// `__WALL` also collects children whose exit signal is not SIGCHLD (clone(2) without
+/// SIGCHLD), which would otherwise stay zombies forever under a PID 1.
+///
+/// # References
+/// - <https://man7.org/linux/man-pages/man2/waitpid.2.html>
+pub fn reap_zombies() -> Pass {
+    let mut pass = Pass::default();
+    let flags = WaitPidFlag::WNOHANG | WaitPidFlag::__WALL;
+    loop {
+        match waitpid(None::<Pid>, Some(flags)) {
+            // Children exist but none has exited yet.
+            Ok(WaitStatus::StillAlive) => return pass,
+            Ok(status) => {
+                if let Some(pid) = status.pid() {
+                    // Only Exited and Signaled come back without WUNTRACED/WCONTINUED.
+                    pass.reaped.push(Reaped { pid, status });
+                }
+            }
+            Err(Errno::EINTR) => {}
+            Err(Errno::ECHILD) => {
+                pass.no_children = true;
+                return pass;
+            }
+            Err(e) => {
+                log::warn!("waitpid failed: {e}");
+                return pass;
+            }
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! One run of rein, step by step: validate, block signals, register as subreaper, arm the
+//! parent-death signal, start the main child, let go of inherited state, supervise, report.
+//!
+//! Every step before the spawn may fail with a message and exit code 125 (or 126/127 for the
+//! program itself); after the spawn nothing may fail, see `supervise.rs`.
+
+use std::ffi::OsString;
+use std::time::Instant;
+
+use nix::libc;
+use nix::unistd::{Pid, getpid, getppid};
+
+use crate::cli::Config;
+use crate::events::SignalSource;
+use crate::report::{Reason, Summary, check_status_dir, write_atomically};
+use crate::spawn::{self, Plan, SignalState, SpawnError};
+use crate::status::{self, REIN_FAILED};
+use crate::supervise::Supervisor;
+use crate::terminal::Terminal;
+use crate::{detach, log as rlog, signals, sys, user};
+
+/// Runs `cfg` with the environment `env` (exact `KEY=VALUE` entries); returns rein's exit code.
+pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
+    let start = Instant::now();
+    let resolved = match &cfg.user {
+        Some((u, g)) => match user::resolve(u, g.as_deref()) {
+            Ok(r) => Some(r),
+            Err(e) => return fail(&e),
+        },
+        None => None,
+    };
+    if let Some(path) = &cfg.status_file
+        && let Err(e) = check_status_dir(path)
+    {
+        return fail(&e);
+    }
+    let signal_state = match block_signals() {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("failed to block signals: {e}")),
+    };
+    register_subreaper();
+    let pending = arm_pdeathsig(cfg.pdeathsig);
+
+    let main = if cfg.pause {
+        None
+    } else {
+        let mut env = env;
+        if let Some(r) = &resolved {
+            user::add_account_env(&mut env, r.account.as_ref());
+        }
+        let me = getpid().as_raw().to_string();
+        let fix_listen_pid = env
+            .iter()
+            .any(|e| e.as_encoded_bytes() == format!("LISTEN_PID={me}").as_bytes());
+        let terminal = Terminal::if_foreground();
+        let plan = Plan {
+            command: &cfg.command,
+            env,
+            fix_listen_pid,
+            signals: signal_state,
+            terminal: terminal.as_ref(),
+            credentials: resolved.map(|r| r.credentials),
+        };
+        match spawn::spawn_main_child(plan) {
+            Ok(pid) => Some(pid),
+            Err(e) => return exec_failed(cfg, e, start),
+        }
+    };
+    if let Some(pid) = main {
+        log::info!("main child started: pid {pid}");
+    }
+    detach::detach();
+    let source = match SignalSource::open(signals::caught_mask()) {
+        Ok(s) => s,
+        Err(e) => {
+            // Without a signalfd rein cannot wait; it must still not abandon a running child.
+            log::error!("failed to open a signalfd: {e}");
+            return fail_with_child(main);
+        }
+    };
+    let summary = Supervisor::new(cfg, main, start).run(&source, pending);
+    finish(cfg, &summary);
+    summary.exit_code
+}
+
+/// Blocks every signal rein catches; returns the mask and ignored set rein was started with,
+/// which the main child gets back.
+fn block_signals() -> std::io::Result<SignalState> {
+    let mask = sys::sigprocmask(libc::SIG_BLOCK, Some(signals::caught_mask()))?;
+    let ignored = (1..=signals::MAX_SIGNAL)
+        .filter(|&s| s != signals::num::KILL && s != signals::num::STOP && sys::is_ignored(s))
+        .fold(0, |m, s| m | signals::bit(s));
+    Ok(SignalState { mask, ignored })
+}
+
+/// `PR_SET_CHILD_SUBREAPER`, always: as PID 1 it changes nothing, elsewhere it makes orphans
+/// of the main child's tree come to rein instead of the host's init.
+fn register_subreaper() {
+    if let Err(e) = nix::sys::prctl::set_child_subreaper(true) {
+        log::warn!(
+            "failed to register as child subreaper ({e}); orphans will be re-parented past rein and not reaped by it"
+        );
+    }
+}
+
+/// Arms `--pdeathsig`. The parent may already have died before the prctl (tini and bwrap
+/// leave that window open): compare the parent before and after, and if it changed, act on the
+/// signal at once. Returns the signal to handle immediately, if so.
+fn arm_pdeathsig(sig: Option<i32>) -> Option<i32> {
+    let sig = sig?;
+    let parent = getppid();
+    if let Err(e) = sys::set_pdeathsig(sig) {
+        log::warn!("failed to set the parent-death signal: {e}");
+        return None;
+    }
+    // A parent outside rein's PID namespace reads as 0 before and after; then only the kernel's
+    // signal tells.
+    (getppid() != parent && parent != Pid::from_raw(0)).then(|| {
+        log::info!("parent already gone; acting on {} now", signals::name(sig));
+        sig
+    })
+}
+
+fn fail(message: &str) -> u8 {
+    rlog::say(message);
+    REIN_FAILED
+}
+
+fn exec_failed(cfg: &Config, e: SpawnError, start: Instant) -> u8 {
+    let program = cfg
+        .command
+        .first()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let (code, message) = match e {
+        SpawnError::NotFound(err) => (
+            status::NOT_FOUND,
+            format!("cannot run '{program}': {}", os_message(&err)),
+        ),
+        SpawnError::CannotExecute(err) => (
+            status::CANNOT_EXECUTE,
+            format!("cannot run '{program}': {}", os_message(&err)),
+        ),
+        SpawnError::Setup(step, err) => (
+            REIN_FAILED,
+            format!(
+                "cannot run '{program}': failed to {step}: {}",
+                os_message(&err)
+            ),
+        ),
+    };
+    rlog::say(&message);
+    let summary = Summary {
+        exit_code: code,
+        child: None,
+        reason: Reason::ExecFailed,
+        runtime: start.elapsed(),
+        orphans_reaped: 0,
+        leftovers_terminated: 0,
+        leftovers_killed: 0,
+    };
+    finish(cfg, &summary);
+    code
+}
+
+/// The OS's text without Rust's " (os error N)" suffix, as coreutils prints it.
+fn os_message(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// Last resort when rein cannot wait for signals: block in waitpid for the main child so its
+/// status is not lost, reaping anything else on the way.
+fn fail_with_child(main: Option<Pid>) -> u8 {
+    use nix::sys::wait::{WaitStatus, waitpid};
+    let Some(main) = main else { return REIN_FAILED };
+    loop {
+        match waitpid(None::<Pid>, None) {
+            Ok(st) if st.pid() == Some(main) => {
+                return status::ChildEnd::from_wait(st)
+                    .map_or(REIN_FAILED, status::ChildEnd::exit_code);
+            }
+            Ok(WaitStatus::StillAlive) | Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return REIN_FAILED,
+        }
+    }
+}
+
+fn finish(cfg: &Config, summary: &Summary) {
+    log::info!("{}", summary.line());
+    if let Some(path) = &cfg.status_file
+        && let Err(e) = write_atomically(path, &summary.json())
+    {
+        log::error!("failed to write status file '{}': {e}", path.display());
+    }
+}

@@ -1,0 +1,211 @@
+//! Which signals rein forwards, which it keeps, and their names. One table decides it all, so
+//! the README's signal table and the code cannot drift apart.
+//!
+//! rein installs no signal handler at all: it blocks every signal it forwards and reads them
+//! from a signalfd (see `events.rs`). A blocked signal is never discarded, not even by PID 1,
+//! whose signals without a handler the kernel otherwise drops (pid_namespaces(7)); and because
+//! the dispositions stay as rein inherited them, the main child inherits them unchanged too.
+
+use crate::sys::RawMask;
+
+/// Highest signal number on Linux x86_64.
+pub const MAX_SIGNAL: i32 = 64;
+/// The first real-time signal as programs see it (`SIGRTMIN` of glibc, Go and `kill -l`): 34.
+/// musl calls 35 `SIGRTMIN`, but the names users type come from glibc tools and Docker.
+pub const RTMIN: i32 = 34;
+
+/// Signal numbers used by name in rein's own logic.
+pub mod num {
+    #![allow(missing_docs)]
+    pub const HUP: i32 = 1;
+    pub const INT: i32 = 2;
+    pub const QUIT: i32 = 3;
+    pub const KILL: i32 = 9;
+    pub const PIPE: i32 = 13;
+    pub const TERM: i32 = 15;
+    pub const CHLD: i32 = 17;
+    pub const CONT: i32 = 18;
+    pub const STOP: i32 = 19;
+}
+
+/// Signals the kernel sends rein for rein's *own* faults. Blocking them would turn a crash into
+/// a hang (a blocked synchronous fault signal is fatal anyway, but only after confusing
+/// behaviour), and forwarding them would blame the child.
+const FAULTS: [i32; 7] = [4, 5, 6, 7, 8, 11, 31]; // ILL TRAP ABRT BUS FPE SEGV SYS
+
+/// What rein does with a signal that reaches it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Pass it on to the main child (or its process group).
+    Forward,
+    /// SIGCHLD: rein's own, it means "reap".
+    Reap,
+    /// Never seen by rein: KILL and STOP cannot be caught, faults are left to the kernel.
+    NotCaught,
+}
+
+/// Decides what rein does with signal `sig`.
+pub fn classify(sig: i32) -> Action {
+    match sig {
+        num::CHLD => Action::Reap,
+        num::KILL | num::STOP => Action::NotCaught,
+        s if FAULTS.contains(&s) => Action::NotCaught,
+        1..=MAX_SIGNAL => Action::Forward,
+        _ => Action::NotCaught,
+    }
+}
+
+/// The set rein blocks and reads from its signalfd: everything it forwards, plus SIGCHLD.
+pub fn caught_mask() -> RawMask {
+    (1..=MAX_SIGNAL)
+        .filter(|&s| classify(s) != Action::NotCaught)
+        .fold(0, |m, s| m | bit(s))
+}
+
+/// The mask bit of signal `sig` (1..=64).
+pub fn bit(sig: i32) -> RawMask {
+    match u32::try_from(sig - 1) {
+        Ok(shift) if shift < 64 => 1 << shift,
+        _ => 0,
+    }
+}
+
+/// Classic names, index = signal number (0 unused). `POLL` is `IO`'s other name.
+const NAMES: [&str; 32] = [
+    "", "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
+];
+
+/// Parses a signal as users write it: `TERM`, `SIGTERM`, `sigterm`, `15`, `RTMIN+3`,
+/// `SIGRTMAX-1`. Returns the number (1..=64).
+pub fn parse_signal(text: &str) -> Result<i32, String> {
+    let bad = || format!("invalid signal '{text}' (expected a name like TERM or a number 1-64)");
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(bad());
+    }
+    if t.bytes().all(|b| b.is_ascii_digit()) {
+        return match t.parse::<i32>() {
+            Ok(n) if (1..=MAX_SIGNAL).contains(&n) => Ok(n),
+            _ => Err(bad()),
+        };
+    }
+    let upper = t.to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if let Some(i) = NAMES.iter().position(|n| !n.is_empty() && *n == name) {
+        return i32::try_from(i).map_err(|_| bad());
+    }
+    match name {
+        "POLL" => return Ok(29),
+        "IOT" => return Ok(6),
+        "CLD" => return Ok(num::CHLD),
+        _ => {}
+    }
+    let rt = |rest: &str, base: i32, sign: i32| -> Result<i32, String> {
+        let off = if rest.is_empty() {
+            0
+        } else {
+            let digits = rest
+                .strip_prefix(if sign > 0 { '+' } else { '-' })
+                .ok_or_else(bad)?;
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(bad());
+            }
+            digits.parse::<i32>().map_err(|_| bad())?
+        };
+        let n = base.checked_add(sign * off).ok_or_else(bad)?;
+        if (RTMIN..=MAX_SIGNAL).contains(&n) {
+            Ok(n)
+        } else {
+            Err(bad())
+        }
+    };
+    if let Some(rest) = name.strip_prefix("RTMIN") {
+        return rt(rest, RTMIN, 1);
+    }
+    if let Some(rest) = name.strip_prefix("RTMAX") {
+        return rt(rest, MAX_SIGNAL, -1);
+    }
+    Err(bad())
+}
+
+/// The name rein prints for signal `sig`: `SIGTERM`, `SIGRTMIN+2`, or the bare number.
+pub fn name(sig: i32) -> String {
+    match usize::try_from(sig) {
+        Ok(i) if (1..NAMES.len()).contains(&i) => format!("SIG{}", NAMES[i]),
+        _ if (RTMIN..=MAX_SIGNAL).contains(&sig) => format!("SIGRTMIN+{}", sig - RTMIN),
+        _ => sig.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chld_is_reaped_faults_and_uncatchables_are_left_alone() {
+        assert_eq!(classify(num::CHLD), Action::Reap);
+        for s in [num::KILL, num::STOP, 11, 7, 8, 4, 31, 5, 6] {
+            assert_eq!(classify(s), Action::NotCaught, "signal {s}");
+        }
+    }
+
+    #[test]
+    fn every_other_signal_including_job_control_and_realtime_is_forwarded() {
+        for s in [
+            1, 2, 3, 10, 12, 13, 14, 15, 18, 20, 21, 22, 23, 28, 30, 32, 33, 34, 50, 64,
+        ] {
+            assert_eq!(classify(s), Action::Forward, "signal {s}");
+        }
+        let fwd = (1..=64).filter(|&s| classify(s) == Action::Forward).count();
+        assert_eq!(fwd, 64 - 1 - 2 - 7);
+    }
+
+    #[test]
+    fn caught_mask_has_forwarded_and_chld_but_not_faults() {
+        let m = caught_mask();
+        assert_ne!(m & bit(num::TERM), 0);
+        assert_ne!(m & bit(num::CHLD), 0);
+        assert_ne!(m & bit(64), 0);
+        assert_eq!(m & bit(11), 0);
+        assert_eq!(m & bit(num::KILL), 0);
+    }
+
+    #[test]
+    fn signal_names_parse_in_every_spelling() {
+        for (t, n) in [
+            ("TERM", 15),
+            ("SIGTERM", 15),
+            ("sigterm", 15),
+            ("15", 15),
+            ("usr1", 10),
+            ("WINCH", 28),
+            ("POLL", 29),
+            ("RTMIN", 34),
+            ("RTMIN+3", 37),
+            ("SIGRTMAX-1", 63),
+            ("RTMAX", 64),
+            ("64", 64),
+        ] {
+            assert_eq!(parse_signal(t), Ok(n), "{t}");
+        }
+    }
+
+    #[test]
+    fn bad_signal_names_are_rejected_with_the_input_named() {
+        for t in [
+            "", "0", "65", "-1", "TERMX", "RTMIN+31", "RTMAX-31", "RTMIN+", "RTMIN-1", "+5",
+        ] {
+            let e = parse_signal(t).expect_err(t);
+            assert!(e.contains(&format!("'{t}'")), "{e}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in 1..=64 {
+            assert_eq!(parse_signal(&name(s)), Ok(s), "{}", name(s));
+        }
+    }
+}

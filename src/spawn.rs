@@ -1,0 +1,311 @@
+//! Starting the main child: its own process group, the foreground of rein's terminal, the
+//! signal state rein was started with, optional privilege drop, then `execvpe`.
+//!
+//! Why exec from inside the `pre_exec` hook rather than letting std exec: rein passes argv and
+//! the environment through as the exact bytes it received (std drops environment entries that
+//! have no `=`), and socket activation needs `LISTEN_PID` set to the child's own pid, which
+//! exists only after fork. std still does the fork, `setpgid` and its close-on-exec error pipe,
+//! so `spawn` returns only once the exec has succeeded or failed, and with its errno.
+//!
+//! Between fork and exec only async-signal-safe calls are allowed: every buffer is built before
+//! `spawn`, and the hook calls nothing but raw system calls. It does not allocate or log.
+#![allow(unsafe_code)]
+
+use std::ffi::{CString, OsString};
+use std::io;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use nix::libc;
+use nix::unistd::{Gid, Pid, Uid};
+
+use crate::signals;
+use crate::sys::{self, RawMask};
+use crate::terminal::Terminal;
+
+/// The signal state rein was started with, which the main child gets back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SignalState {
+    /// The blocked mask rein inherited.
+    pub mask: RawMask,
+    /// The signals whose disposition was `SIG_IGN` when rein started.
+    pub ignored: RawMask,
+}
+
+/// Who the main child runs as, when `--user` asks for a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user id.
+    pub uid: Uid,
+    /// The primary group id.
+    pub gid: Gid,
+    /// Exactly the supplementary groups (may be empty).
+    pub groups: Vec<Gid>,
+}
+
+/// Everything needed to start the main child.
+#[derive(Debug)]
+pub struct Plan<'a> {
+    /// PROGRAM and ARGS.
+    pub command: &'a [OsString],
+    /// The environment, as `KEY=VALUE` byte strings in their original order.
+    pub env: Vec<OsString>,
+    /// Set `LISTEN_PID` to the child's own pid (socket activation).
+    pub fix_listen_pid: bool,
+    /// What to restore in the child.
+    pub signals: SignalState,
+    /// Make the child the terminal's foreground group.
+    pub terminal: Option<&'a Terminal>,
+    /// Drop privileges to these.
+    pub credentials: Option<Credentials>,
+}
+
+/// Why the main child did not start.
+#[derive(Debug)]
+pub enum SpawnError {
+    /// `execvp` found no such program (exit 127).
+    NotFound(io::Error),
+    /// Found but not executable: permission, directory, format (exit 126).
+    CannotExecute(io::Error),
+    /// A step before exec failed in the child (privilege drop), or fork itself (exit 125).
+    Setup(&'static str, io::Error),
+}
+
+/// Errors from steps before exec travel through std's errno pipe as `STEP_BASE * step + errno`,
+/// so the parent can tell "setuid failed" from "exec failed".
+const STEP_BASE: i32 = 10_000;
+const STEPS: [&str; 4] = [
+    "set supplementary groups",
+    "set group id",
+    "set user id",
+    "set no_new_privs",
+];
+
+/// An argv or envp vector: owned NUL-terminated byte strings and a NULL-terminated pointer
+/// array into them. The pointers are taken once, from `as_mut_ptr`, and the buffers are never
+/// touched through any other path afterwards, so writing through them in the child is sound.
+struct CVec {
+    _bytes: Vec<Vec<u8>>,
+    ptrs: Vec<*mut libc::c_char>,
+}
+
+// SAFETY: the pointers point into `_bytes`, which this struct owns and whose buffers never move
+// or reallocate after construction; the only writer is the forked child, which has one thread.
+unsafe impl Send for CVec {}
+// SAFETY: as above; nothing writes through a shared reference.
+unsafe impl Sync for CVec {}
+
+impl CVec {
+    fn new(items: impl IntoIterator<Item = Vec<u8>>) -> io::Result<Self> {
+        let mut bytes: Vec<Vec<u8>> = Vec::new();
+        for mut b in items {
+            if b.contains(&0) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "argument contains a NUL byte",
+                ));
+            }
+            b.push(0);
+            bytes.push(b);
+        }
+        let mut ptrs: Vec<*mut libc::c_char> =
+            bytes.iter_mut().map(|b| b.as_mut_ptr().cast()).collect();
+        ptrs.push(std::ptr::null_mut());
+        Ok(Self {
+            _bytes: bytes,
+            ptrs,
+        })
+    }
+
+    fn as_ptr(&self) -> *const *const libc::c_char {
+        self.ptrs.as_ptr().cast()
+    }
+}
+
+/// Starts the main child and returns its pid once it has exec'd.
+///
+/// Signals must already be blocked in rein: the child inherits the full block until the hook
+/// restores `plan.signals.mask` just before exec, so nothing reaches it in its default state
+/// while it is still rein's copy. When `spawn` returns, the child is in its own process group
+/// (std's `setpgid` runs before the hook), so a signal rein forwards to the group from now on
+/// cannot miss it: signals that arrive during the spawn stay pending in rein and are forwarded
+/// afterwards.
+pub fn spawn_main_child(plan: Plan<'_>) -> Result<Pid, SpawnError> {
+    let program = plan
+        .command
+        .first()
+        .ok_or_else(|| SpawnError::NotFound(io::ErrorKind::NotFound.into()))?;
+    let setup = |e| SpawnError::Setup("prepare the command", e);
+    let file = CString::new(program.as_bytes().to_vec()).map_err(|_| {
+        setup(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "program name contains a NUL byte",
+        ))
+    })?;
+    let argv = CVec::new(plan.command.iter().map(|a| a.as_bytes().to_vec())).map_err(setup)?;
+    let mut env_items: Vec<Vec<u8>> = plan.env.iter().map(|e| e.as_bytes().to_vec()).collect();
+    let listen_slot = if plan.fix_listen_pid {
+        env_items.iter().position(|e| e.starts_with(b"LISTEN_PID="))
+    } else {
+        None
+    };
+    // The slot is rewritten in the child; reserve room for "LISTEN_PID=" and any pid.
+    if let Some(i) = listen_slot {
+        env_items[i] = b"LISTEN_PID=0000000000".to_vec();
+    }
+    let envp = CVec::new(env_items).map_err(setup)?;
+
+    let tty: Option<RawFd> = plan.terminal.map(|t| t.fd().as_raw_fd());
+    let creds = plan.credentials.clone();
+    let restore = plan.signals;
+
+    let mut cmd = Command::new(program);
+    cmd.process_group(0);
+    let hook = move || -> io::Result<()> {
+        // std cleared the mask before calling us; block everything again so that tcsetpgrp
+        // from what is now a background group does not raise SIGTTOU.
+        sys::set_mask_after_fork(!0);
+        if let Some(fd) = tty {
+            // SAFETY: getpid is an async-signal-safe system call without arguments.
+            let me = unsafe { libc::getpid() };
+            // SAFETY: tcsetpgrp is an async-signal-safe system call; `fd` is rein's open
+            // /dev/tty descriptor, inherited across fork.
+            unsafe { libc::tcsetpgrp(fd, me) };
+        }
+        if let Some(c) = &creds {
+            // Order matters: groups and gid need root, so they go before the uid; no_new_privs
+            // last, so the child can never regain root through a set-uid program.
+            let step = |i: i32, rc: libc::c_int| -> io::Result<()> {
+                if rc == 0 {
+                    Ok(())
+                } else {
+                    Err(io::Error::from_raw_os_error(STEP_BASE * (i + 1) + errno()))
+                }
+            };
+            // SAFETY: `groups` is a live slice of gid_t-sized Gids; setgroups only reads it.
+            step(0, unsafe {
+                libc::setgroups(c.groups.len(), c.groups.as_ptr().cast())
+            })?;
+            // SAFETY: plain system calls with integer arguments.
+            step(1, unsafe { libc::setgid(c.gid.as_raw()) })?;
+            // SAFETY: as above.
+            step(2, unsafe { libc::setuid(c.uid.as_raw()) })?;
+            // SAFETY: as above; PR_SET_NO_NEW_PRIVS takes (1, 0, 0, 0).
+            step(3, unsafe {
+                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+            })?;
+        }
+        for sig in 1..=signals::MAX_SIGNAL {
+            if restore.ignored & signals::bit(sig) != 0 {
+                sys::ignore_after_fork(sig);
+            }
+        }
+        if let Some(i) = listen_slot {
+            write_listen_pid(&envp, i);
+        }
+        sys::set_mask_after_fork(restore.mask);
+        // SAFETY: `file` is a C string and `argv`/`envp` are NULL-terminated arrays of pointers
+        // into strings owned by this closure, all alive until exec replaces the image.
+        unsafe { libc::execvpe(file.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+        Err(io::Error::from_raw_os_error(errno()))
+    };
+    // SAFETY: the hook only makes async-signal-safe system calls (rt_sigprocmask, tcsetpgrp,
+    // setgroups, setgid, setuid, prctl, sigaction, execvpe) and writes into buffers it owns.
+    unsafe { cmd.pre_exec(hook) };
+    match cmd.spawn() {
+        Ok(child) => {
+            let pid =
+                i32::try_from(child.id()).map_err(|_| setup(io::ErrorKind::InvalidData.into()))?;
+            // Dropping `child` neither waits nor kills: rein reaps it with waitpid(-1).
+            Ok(Pid::from_raw(pid))
+        }
+        Err(e) => Err(classify(e)),
+    }
+}
+
+/// Writes the child's pid into the reserved `LISTEN_PID=0000000000` slot, in place.
+fn write_listen_pid(envp: &CVec, slot: usize) {
+    let Some(&p) = envp.ptrs.get(slot) else {
+        return;
+    };
+    let p = p.cast::<u8>();
+    // SAFETY: getpid is async-signal-safe.
+    let mut pid = u32::try_from(unsafe { libc::getpid() }).unwrap_or(0);
+    let mut digits = [0u8; 10];
+    let mut n = 0;
+    loop {
+        digits[n] = b'0' + (pid % 10) as u8;
+        n += 1;
+        pid /= 10;
+        if pid == 0 {
+            break;
+        }
+    }
+    let prefix = b"LISTEN_PID=".len();
+    // SAFETY: the slot was built from "LISTEN_PID=0000000000" plus its NUL, so it spans
+    // prefix + 11 initialised bytes that nothing else references in this single-threaded child.
+    let buf = unsafe { std::slice::from_raw_parts_mut(p, prefix + 11) };
+    // A u32 has at most 10 digits, so digits and NUL fit in the reserved 11 bytes.
+    for i in 0..n {
+        buf[prefix + i] = digits[n - 1 - i];
+    }
+    buf[prefix + n] = 0;
+}
+
+fn errno() -> i32 {
+    io::Error::last_os_error().raw_os_error().unwrap_or(0)
+}
+
+fn classify(e: io::Error) -> SpawnError {
+    let code = e.raw_os_error().unwrap_or(0);
+    if code >= STEP_BASE {
+        let step = usize::try_from(code / STEP_BASE - 1).unwrap_or(0);
+        let what = STEPS.get(step).copied().unwrap_or("prepare the child");
+        return SpawnError::Setup(what, io::Error::from_raw_os_error(code % STEP_BASE));
+    }
+    match code {
+        libc::ENOENT => SpawnError::NotFound(e),
+        // fork itself failed: rein's own failure, not the program's.
+        libc::EAGAIN => SpawnError::Setup("fork", e),
+        _ => SpawnError::CannotExecute(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn setup_step_errors_round_trip_through_the_errno_pipe() {
+        let e = classify(io::Error::from_raw_os_error(STEP_BASE * 3 + libc::EPERM));
+        match e {
+            SpawnError::Setup(step, err) => {
+                assert_eq!(step, "set user id");
+                assert_eq!(err.raw_os_error(), Some(libc::EPERM));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn exec_errors_map_to_not_found_or_cannot_execute() {
+        assert!(matches!(
+            classify(io::Error::from_raw_os_error(libc::ENOENT)),
+            SpawnError::NotFound(_)
+        ));
+        for code in [
+            libc::EACCES,
+            libc::ENOEXEC,
+            libc::EISDIR,
+            libc::ENOTDIR,
+            libc::ELOOP,
+        ] {
+            assert!(matches!(
+                classify(io::Error::from_raw_os_error(code)),
+                SpawnError::CannotExecute(_)
+            ));
+        }
+    }
+}

@@ -1,0 +1,328 @@
+//! The event loop: wait for a signal or a deadline, forward, reap, stop leftovers, repeat until
+//! the main child and every leftover are gone.
+//!
+//! From the moment the main child exists, nothing here may end rein early: a PID 1 that exits
+//! takes the whole container with it, so every failure is logged and the loop carries on.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+use crate::cli::Config;
+use crate::events::{Received, SignalSource};
+use crate::leftovers::{self, Scope};
+use crate::reap::{self, Pass};
+use crate::report::{ExitPolicy, Reason, Summary};
+use crate::shutdown::{Action, Phase, Shutdown};
+use crate::signals::{self, num};
+use crate::status::ChildEnd;
+
+/// How often rein re-scans for leftovers while it cannot rely on SIGCHLD alone: after SIGKILL
+/// (a process forked during the kill is not yet dead), and as PID 1 for processes that joined
+/// the namespace from outside (they are not rein's children, so their exit sends no SIGCHLD).
+/// Only ever used during shutdown; an idle rein has no timer at all.
+const RESCAN: Duration = Duration::from_millis(20);
+
+/// `si_code` of a signal sent with kill(2).
+const SI_USER: i32 = 0;
+
+/// The running state of one supervision.
+#[derive(Debug)]
+pub struct Supervisor<'a> {
+    cfg: &'a Config,
+    me: i32,
+    scope: Scope,
+    start: Instant,
+    /// The main child's pid while it has not been reaped. Never used after reaping: the pid may
+    /// belong to an unrelated process by then.
+    main: Option<Pid>,
+    main_end: Option<ChildEnd>,
+    /// The main child's process group (its pid at spawn), for the no-/proc fallback.
+    group: Option<Pid>,
+    shutdown: Shutdown,
+    stops_forwarded: Vec<i32>,
+    orphans_reaped: u64,
+    terminated: HashSet<i32>,
+    killed: HashSet<i32>,
+    warned_no_proc: bool,
+}
+
+impl<'a> Supervisor<'a> {
+    /// Supervises `main` (or nothing, in pause mode) started at `start`.
+    pub fn new(cfg: &'a Config, main: Option<Pid>, start: Instant) -> Self {
+        let me = nix::unistd::getpid().as_raw();
+        let scope = if me == 1 {
+            Scope::Namespace
+        } else {
+            Scope::Descendants(Pid::from_raw(me))
+        };
+        Self {
+            cfg,
+            me,
+            scope,
+            start,
+            main,
+            main_end: None,
+            group: main,
+            shutdown: Shutdown::new(
+                start,
+                cfg.grace,
+                cfg.kill_after,
+                cfg.timeout,
+                cfg.timeout_signal,
+            ),
+            stops_forwarded: Vec::new(),
+            orphans_reaped: 0,
+            terminated: HashSet::new(),
+            killed: HashSet::new(),
+            warned_no_proc: false,
+        }
+    }
+
+    /// Runs until the main child and all leftovers are gone; returns what to report.
+    pub fn run(mut self, source: &SignalSource, pending: Option<i32>) -> Summary {
+        if let Some(sig) = pending {
+            self.on_signal(sig);
+        }
+        loop {
+            loop {
+                match source.read() {
+                    Ok(Some(rec)) => self.on_received(rec),
+                    Ok(None) => break,
+                    Err(e) => {
+                        log::warn!("reading signals failed: {e}");
+                        break;
+                    }
+                }
+            }
+            let pass = reap::reap_zombies();
+            self.on_reaped(&pass);
+            let now = Instant::now();
+            for action in self.shutdown.on_time(now) {
+                self.act(action);
+            }
+            if self.shutdown.phase() != Phase::Running && self.all_gone(&pass) {
+                return self.summary();
+            }
+            let rescan = self.needs_rescan(&pass).then(|| now + RESCAN);
+            let deadline = [self.shutdown.next_deadline(), rescan]
+                .into_iter()
+                .flatten()
+                .min();
+            if let Err(e) = source.wait(deadline) {
+                log::warn!("waiting for signals failed: {e}");
+            }
+            if self.shutdown.phase() == Phase::Killing {
+                // A process forked while the last SIGKILL went out survives it: kill again.
+                self.signal_leftovers(Signal::SIGKILL);
+            }
+        }
+    }
+
+    fn on_received(&mut self, rec: Received) {
+        // A SIGPIPE that rein's own write to a closed stderr raised is rein's, not the child's.
+        if rec.signo == num::PIPE && rec.code == SI_USER && i32::try_from(rec.pid) == Ok(self.me) {
+            return;
+        }
+        log::trace!("received {} from pid {}", signals::name(rec.signo), rec.pid);
+        self.on_signal(rec.signo);
+    }
+
+    /// Handles a signal rein received (or, for `--pdeathsig`, acts as if it had).
+    fn on_signal(&mut self, sig: i32) {
+        if sig == num::CHLD {
+            return; // the reaping pass after every wake-up handles it
+        }
+        let Some(main) = self.main else {
+            if self.cfg.pause
+                && self.shutdown.phase() == Phase::Running
+                && (sig == num::TERM || sig == num::INT)
+            {
+                log::info!("{} received, stopping", signals::name(sig));
+                let action = self.shutdown.on_main_exit(Instant::now());
+                self.act(action);
+            } else {
+                log::debug!(
+                    "{} received with no main child; ignored",
+                    signals::name(sig)
+                );
+            }
+            return;
+        };
+        let Some(to) = self.cfg.rewrite(sig) else {
+            log::debug!("{} dropped (--rewrite)", signals::name(sig));
+            return;
+        };
+        self.send_to_main(main, to);
+        if matches!(to, num::TERM | num::INT | num::QUIT | num::HUP) {
+            if !self.stops_forwarded.contains(&to) {
+                self.stops_forwarded.push(to);
+            }
+            self.shutdown.on_stop_forwarded(Instant::now());
+        }
+    }
+
+    /// `kill(-pgid, sig)` to the main child's group, or `kill(pid, sig)` with `--single-child`.
+    /// If the group is gone (the child moved to another group or session), the pid still is.
+    fn send_to_main(&self, main: Pid, sig: i32) {
+        let Ok(signal) = Signal::try_from(sig) else {
+            return self.send_raw(main, sig);
+        };
+        let group = Pid::from_raw(-main.as_raw());
+        let result = if self.cfg.single_child {
+            kill(main, signal)
+        } else {
+            kill(group, signal).or_else(|_| kill(main, signal))
+        };
+        match result {
+            Ok(()) => log::debug!(
+                "forwarded {} to {}{}",
+                signals::name(sig),
+                if self.cfg.single_child {
+                    "pid "
+                } else {
+                    "group "
+                },
+                main
+            ),
+            Err(e) => log::warn!("failed to forward {} to {}: {e}", signals::name(sig), main),
+        }
+    }
+
+    /// Real-time signals have no `nix::Signal` variant; send them by number.
+    fn send_raw(&self, main: Pid, sig: i32) {
+        let target = if self.cfg.single_child {
+            main.as_raw()
+        } else {
+            -main.as_raw()
+        };
+        let ok = crate::sys::kill_raw(target, sig)
+            || (!self.cfg.single_child && crate::sys::kill_raw(main.as_raw(), sig));
+        if ok {
+            log::debug!("forwarded {} to {}", signals::name(sig), target);
+        } else {
+            log::warn!("failed to forward {} to {}", signals::name(sig), main);
+        }
+    }
+
+    fn on_reaped(&mut self, pass: &Pass) {
+        for r in &pass.reaped {
+            if Some(r.pid) == self.main {
+                self.main = None;
+                self.main_end = ChildEnd::from_wait(r.status);
+                match self.main_end {
+                    Some(ChildEnd::Exited(c)) => log::info!("main child {} exited with {c}", r.pid),
+                    Some(ChildEnd::Signalled(s)) => log::info!("main child {} killed by {}", r.pid, signals::name(s)),
+                    None => {}
+                }
+                let action = self.shutdown.on_main_exit(Instant::now());
+                self.act(action);
+            } else {
+                self.orphans_reaped += 1;
+                log::debug!("reaped pid {}: {:?}", r.pid, r.status);
+            }
+        }
+    }
+
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::SignalChild(sig) => {
+                if let Some(main) = self.main {
+                    log::info!("--timeout expired; sending {}", signals::name(sig));
+                    self.send_to_main(main, sig);
+                }
+            }
+            Action::KillChild => {
+                if let Some(main) = self.main {
+                    log::info!("main child still running; sending SIGKILL to its group");
+                    let _ = kill(Pid::from_raw(-main.as_raw()), Signal::SIGKILL);
+                    let _ = kill(main, Signal::SIGKILL);
+                }
+            }
+            Action::TermLeftovers => self.signal_leftovers(Signal::SIGTERM),
+            Action::KillLeftovers => self.signal_leftovers(Signal::SIGKILL),
+        }
+    }
+
+    fn signal_leftovers(&mut self, sig: Signal) {
+        let hit = match leftovers::signal_leftovers(self.scope, sig, self.me) {
+            Some(pids) => pids,
+            None => {
+                if !self.warned_no_proc {
+                    self.warned_no_proc = true;
+                    log::warn!(
+                        "/proc is not mounted: leftovers are signalled as PID 1's kill(-1) or the main child's group only"
+                    );
+                }
+                self.signal_without_proc(sig);
+                Vec::new()
+            }
+        };
+        let set = if sig == Signal::SIGKILL {
+            &mut self.killed
+        } else {
+            &mut self.terminated
+        };
+        let before = set.len();
+        set.extend(hit);
+        if set.len() > before {
+            log::info!(
+                "sent {} to {} leftover process(es)",
+                sig.as_str(),
+                set.len() - before
+            );
+        }
+    }
+
+    fn signal_without_proc(&self, sig: Signal) {
+        match self.scope {
+            Scope::Namespace => {
+                let _ = kill(Pid::from_raw(-1), sig);
+            }
+            Scope::Descendants(_) => {
+                // The kernel does not hand out a pid that is still in use as a process group
+                // id, so while the main child's group has members, this reaches only them.
+                if let Some(group) = self.group {
+                    let _ = kill(Pid::from_raw(-group.as_raw()), sig);
+                }
+            }
+        }
+    }
+
+    /// Whether every leftover is gone: rein has no child, and as PID 1 nobody else is left in
+    /// the namespace either.
+    fn all_gone(&self, pass: &Pass) -> bool {
+        pass.no_children
+            && (self.scope != Scope::Namespace || !leftovers::namespace_has_others(self.me))
+    }
+
+    fn needs_rescan(&self, pass: &Pass) -> bool {
+        match self.shutdown.phase() {
+            Phase::Running => false,
+            Phase::Killing => true,
+            Phase::Draining { .. } => pass.no_children,
+        }
+    }
+
+    fn summary(&self) -> Summary {
+        let policy = ExitPolicy {
+            exit_zero: self.cfg.exit_zero.clone(),
+            zero_on_stop: self.cfg.exit_zero_on_stop,
+        };
+        let (exit_code, reason) = match self.main_end {
+            Some(end) => policy.decide(end, &self.stops_forwarded, self.shutdown.timed_out()),
+            None => (0, Reason::Paused),
+        };
+        Summary {
+            exit_code,
+            child: self.main_end,
+            reason,
+            runtime: self.start.elapsed(),
+            orphans_reaped: self.orphans_reaped,
+            leftovers_terminated: self.terminated.len() as u64,
+            leftovers_killed: self.killed.len() as u64,
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The raw system calls that nix does not wrap in the shape rein needs. This is one of the few
+//! modules allowed `unsafe`; each block says which invariant makes it sound.
+//!
+//! Signal masks are handled as the kernel's own 64-bit `sigset_t` rather than libc's: glibc and
+//! musl both refuse to put their internal real-time signals (32..=34) in a set, but those numbers
+//! are ordinary signals to the programs rein runs (`docker kill -s RTMIN` sends 34), so rein must
+//! be able to block, wait for and forward every one of them.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::os::fd::{FromRawFd, OwnedFd};
+
+use nix::libc;
+
+/// Bit `n - 1` stands for signal `n`, exactly as the kernel's `sigset_t` on Linux.
+pub type RawMask = u64;
+
+/// Size of the kernel's signal set in bytes, as `rt_sigprocmask`/`signalfd4` expect it.
+const KERNEL_SIGSET_BYTES: usize = 8;
+
+/// `rt_sigprocmask(how, set)` on the calling thread; returns the previous mask.
+///
+/// # References
+/// - <https://man7.org/linux/man-pages/man2/sigprocmask.2.html>
+pub fn sigprocmask(how: libc::c_int, set: Option<RawMask>) -> io::Result<RawMask> {
+    let mut old: RawMask = 0;
+    let new_ptr = set
+        .as_ref()
+        .map_or(std::ptr::null(), |s| s as *const RawMask);
+    // SAFETY: both pointers are either null or point to 8 live, aligned bytes, and the size
+    // argument tells the kernel to read and write exactly 8 bytes.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            how,
+            new_ptr,
+            &mut old as *mut RawMask,
+            KERNEL_SIGSET_BYTES,
+        )
+    };
+    if rc == 0 {
+        Ok(old)
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Async-signal-safe `rt_sigprocmask(SIG_SETMASK, mask)` for use between fork and exec: no
+/// allocation, no `io::Error`, just the raw return value.
+pub fn set_mask_after_fork(mask: RawMask) -> libc::c_long {
+    // SAFETY: the pointer is to a live 8-byte value on this stack frame; old-set is null.
+    unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &mask as *const RawMask,
+            std::ptr::null_mut::<RawMask>(),
+            KERNEL_SIGSET_BYTES,
+        )
+    }
+}
+
+/// `signalfd4(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK)`: a descriptor that becomes readable when
+/// a signal in `mask` is pending, so rein can wait in `poll` with or without a deadline.
+///
+/// # References
+/// - <https://man7.org/linux/man-pages/man2/signalfd.2.html>
+pub fn signalfd(mask: RawMask) -> io::Result<OwnedFd> {
+    // SAFETY: the mask pointer refers to 8 live bytes and the size says 8.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_signalfd4,
+            -1,
+            &mask as *const RawMask,
+            KERNEL_SIGSET_BYTES,
+            libc::SFD_CLOEXEC | libc::SFD_NONBLOCK,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let fd = libc::c_int::try_from(fd).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
+    // SAFETY: the kernel just returned this descriptor to us and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Whether signal `sig`'s disposition is `SIG_IGN`, read without changing it.
+pub fn is_ignored(sig: libc::c_int) -> bool {
+    let mut old = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: a null new action only queries; `old` is valid writable storage for one sigaction.
+    let rc = unsafe { libc::sigaction(sig, std::ptr::null(), old.as_mut_ptr()) };
+    if rc != 0 {
+        return false;
+    }
+    // SAFETY: sigaction returned 0, so it filled `old` (and it was zeroed before anyway).
+    let old = unsafe { old.assume_init() };
+    old.sa_sigaction == libc::SIG_IGN
+}
+
+/// Async-signal-safe `signal(sig, SIG_IGN)` for use between fork and exec.
+pub fn ignore_after_fork(sig: libc::c_int) -> libc::c_int {
+    let mut act = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: `act` is zeroed storage for one sigaction; setting its handler field makes it a
+    // complete SIG_IGN action with an empty mask and no flags.
+    unsafe { (*act.as_mut_ptr()).sa_sigaction = libc::SIG_IGN };
+    // SAFETY: `act` points to an initialised sigaction; the old-action pointer is null.
+    unsafe { libc::sigaction(sig, act.as_ptr(), std::ptr::null_mut()) }
+}
+
+/// `close_range(first, ~0, 0)`: closes every descriptor from `first` up.
+///
+/// # References
+/// - <https://man7.org/linux/man-pages/man2/close_range.2.html>
+pub fn close_from(first: libc::c_uint) -> io::Result<()> {
+    // SAFETY: closing descriptors is memory-safe; rein owns no descriptor above 2 that Rust code
+    // still uses at this point (the caller runs it before opening its own).
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, libc::c_uint::MAX, 0) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Closes one raw descriptor, ignoring the result (used by the fallback when `close_range` is
+/// missing, on kernels before 5.9).
+pub fn close_raw(fd: libc::c_int) {
+    // SAFETY: as for `close_from`: no Rust owner of a descriptor above 2 exists yet.
+    let _ = unsafe { libc::close(fd) };
+}
+
+/// `pidfd_open(pid, 0)`: a descriptor that keeps naming *this* process even after its pid is
+/// reused, so rein can check a leftover's parent and then signal exactly that process.
+///
+/// # References
+/// - <https://man7.org/linux/man-pages/man2/pidfd_open.2.html>
+pub fn pidfd_open(pid: libc::pid_t) -> io::Result<OwnedFd> {
+    // SAFETY: integer arguments only.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let fd = libc::c_int::try_from(fd).map_err(|_| io::Error::from(io::ErrorKind::InvalidData))?;
+    // SAFETY: the kernel just returned this descriptor to us and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `pidfd_send_signal(pidfd, sig, NULL, 0)`.
+pub fn pidfd_send_signal(pidfd: &OwnedFd, sig: libc::c_int) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a live descriptor, an integer signal, a null siginfo (the kernel fills SI_USER).
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            sig,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `prctl(PR_SET_PDEATHSIG, sig)`: the kernel sends `sig` to rein when its parent exits. nix's
+/// wrapper takes only the classic signals; this one takes any number, real-time ones included.
+pub fn set_pdeathsig(sig: libc::c_int) -> io::Result<()> {
+    let arg =
+        libc::c_ulong::try_from(sig).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: PR_SET_PDEATHSIG takes one integer argument; the rest must be zero.
+    let rc = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, arg, 0, 0, 0) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// `kill(pid, sig)` for any signal number, real-time ones included (nix's `Signal` has only
+/// the classic ones). Returns whether the signal was sent.
+pub fn kill_raw(pid: libc::pid_t, sig: libc::c_int) -> bool {
+    // SAFETY: integer arguments only.
+    unsafe { libc::kill(pid, sig) == 0 }
+}
