@@ -11,7 +11,7 @@
 //! `spawn`, and the hook calls nothing but raw system calls. It does not allocate or log.
 #![allow(unsafe_code)]
 
-use std::ffi::{CString, OsString};
+use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -138,12 +138,7 @@ pub fn spawn_main_child(plan: Plan<'_>) -> Result<Pid, SpawnError> {
         .first()
         .ok_or_else(|| SpawnError::NotFound(io::ErrorKind::NotFound.into()))?;
     let setup = |e| SpawnError::Setup("prepare the command", e);
-    let file = CString::new(program.as_bytes().to_vec()).map_err(|_| {
-        setup(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "program name contains a NUL byte",
-        ))
-    })?;
+    let paths = CVec::new(candidates(program.as_bytes(), &plan.env)).map_err(setup)?;
     let argv = CVec::new(plan.command.iter().map(|a| a.as_bytes().to_vec())).map_err(setup)?;
     let mut env_items: Vec<Vec<u8>> = plan.env.iter().map(|e| e.as_bytes().to_vec()).collect();
     let listen_slot = if plan.fix_listen_pid {
@@ -206,10 +201,9 @@ pub fn spawn_main_child(plan: Plan<'_>) -> Result<Pid, SpawnError> {
             write_listen_pid(&envp, i);
         }
         sys::set_mask_after_fork(restore.mask);
-        // SAFETY: `file` is a C string and `argv`/`envp` are NULL-terminated arrays of pointers
-        // into strings owned by this closure, all alive until exec replaces the image.
-        unsafe { libc::execvpe(file.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
-        Err(io::Error::from_raw_os_error(errno()))
+        Err(io::Error::from_raw_os_error(exec_first(
+            &paths, &argv, &envp,
+        )))
     };
     // SAFETY: the hook only makes async-signal-safe system calls (rt_sigprocmask, tcsetpgrp,
     // setgroups, setgid, setuid, prctl, sigaction, execvpe) and writes into buffers it owns.
@@ -223,6 +217,54 @@ pub fn spawn_main_child(plan: Plan<'_>) -> Result<Pid, SpawnError> {
         }
         Err(e) => Err(classify(e)),
     }
+}
+
+/// The paths `execvp` would try for `program`, in order: the name itself if it contains a
+/// slash, else each `PATH` entry joined with it (an empty entry is the current directory; no
+/// `PATH` means musl's default). Computed before fork, so the child only loops over them.
+fn candidates(program: &[u8], env: &[OsString]) -> Vec<Vec<u8>> {
+    if program.contains(&b'/') || program.is_empty() {
+        return vec![program.to_vec()];
+    }
+    let path = env
+        .iter()
+        .rev()
+        .find_map(|e| e.as_bytes().strip_prefix(b"PATH="))
+        .unwrap_or(b"/usr/local/bin:/bin:/usr/bin");
+    path.split(|&b| b == b':')
+        .map(|dir| {
+            let mut full = if dir.is_empty() {
+                b".".to_vec()
+            } else {
+                dir.to_vec()
+            };
+            full.push(b'/');
+            full.extend_from_slice(program);
+            full
+        })
+        .collect()
+}
+
+/// Tries `execve` on each candidate, as `execvp` does, and returns the errno to report when
+/// none worked. Unlike glibc's `execvp`, a file the kernel cannot execute (ENOEXEC) is not
+/// handed to `/bin/sh`: rein reports 126 instead of guessing, the same on every libc.
+fn exec_first(paths: &CVec, argv: &CVec, envp: &CVec) -> i32 {
+    let mut denied = false;
+    let mut last = libc::ENOENT;
+    for &p in paths.ptrs.iter().take_while(|p| !p.is_null()) {
+        // SAFETY: `p` is a NUL-terminated path and `argv`/`envp` are NULL-terminated arrays of
+        // pointers into strings owned by the hook; all stay alive until exec replaces the image.
+        unsafe { libc::execve(p, argv.as_ptr(), envp.as_ptr()) };
+        last = errno();
+        match last {
+            // Not here: try the next directory.
+            libc::ENOENT | libc::ENOTDIR => {}
+            // Found but not executable: keep looking, report it if nothing else works.
+            libc::EACCES => denied = true,
+            _ => return last,
+        }
+    }
+    if denied { libc::EACCES } else { last }
 }
 
 /// Writes the child's pid into the reserved `LISTEN_PID=0000000000` slot, in place.
@@ -276,6 +318,18 @@ fn classify(e: io::Error) -> SpawnError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn candidates_follow_path_like_execvp() {
+        let env = vec![OsString::from("PATH=/a::/b"), OsString::from("X=1")];
+        assert_eq!(
+            candidates(b"prog", &env),
+            vec![b"/a/prog".to_vec(), b"./prog".to_vec(), b"/b/prog".to_vec()]
+        );
+        assert_eq!(candidates(b"./x", &env), vec![b"./x".to_vec()]);
+        assert_eq!(candidates(b"/bin/sh", &[]), vec![b"/bin/sh".to_vec()]);
+        assert_eq!(candidates(b"sh", &[]).len(), 3);
+    }
 
     #[test]
     fn setup_step_errors_round_trip_through_the_errno_pipe() {

@@ -1,0 +1,418 @@
+//! Runs the real rein binary as PID 1 of a fresh PID namespace (`unshare --pid --fork
+//! --mount-proc`) or as a plain process, and waits on what it prints, always with a deadline.
+//!
+//! Nothing here sleeps to synchronise: a run's stdout lines arrive on a channel, its exit
+//! status on another, and every wait is `recv_timeout` against a generous deadline. A missed
+//! deadline panics with a framed dump of the command, its status, stdout and stderr.
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Generous default deadline for anything a test waits on.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Where rein runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// PID 1 of a new PID namespace.
+    Pid1,
+    /// A plain process (subreaper mode).
+    Plain,
+}
+
+/// The rein binary under test.
+pub fn rein() -> &'static str {
+    env!("CARGO_BIN_EXE_rein")
+}
+
+/// The probe helper (`examples/probe.rs`), built on first use if `cargo test` did not.
+pub fn probe() -> &'static Path {
+    static PROBE: OnceLock<PathBuf> = OnceLock::new();
+    PROBE.get_or_init(|| {
+        let bin_dir = Path::new(rein()).parent().expect("bin dir").to_path_buf();
+        let path = bin_dir.join("examples").join("probe");
+        if !path.exists() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let st = Command::new(cargo)
+                .args(["build", "--example", "probe"])
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .status()
+                .expect("run cargo build --example probe");
+            assert!(st.success(), "building the probe failed");
+        }
+        assert!(path.exists(), "probe not found at {}", path.display());
+        path
+    })
+}
+
+/// How this machine lets us make a PID namespace: as root, or through a user namespace.
+fn ns_prefix() -> Option<&'static [&'static str]> {
+    static PREFIX: OnceLock<Option<&'static [&'static str]>> = OnceLock::new();
+    *PREFIX.get_or_init(|| {
+        const ROOT: &[&str] = &["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"];
+        const USERNS: &[&str] = &[
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--pid",
+            "--fork",
+            "--mount-proc",
+            "--kill-child",
+        ];
+        [ROOT, USERNS].into_iter().find(|p| {
+            Command::new(p[0])
+                .args(&p[1..])
+                .arg("true")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+    })
+}
+
+/// Returns false (after saying so loudly) when PID namespaces are unavailable; panics instead
+/// when `REIN_REQUIRE_NS=1`, as CI sets it.
+pub fn namespaces_available(test: &str) -> bool {
+    if ns_prefix().is_some() {
+        return true;
+    }
+    let why = "unshare --pid --fork --mount-proc failed as root and with --user --map-root-user \
+               (unprivileged user namespaces may be disabled, e.g. kernel.apparmor_restrict_unprivileged_userns=1)";
+    if std::env::var("REIN_REQUIRE_NS").as_deref() == Ok("1") {
+        panic!("{test}: REIN_REQUIRE_NS=1 but {why}");
+    }
+    eprintln!("SKIPPED (no PID namespace): {test}: {why}");
+    false
+}
+
+/// Builds the command that runs rein with `args` in `mode`.
+pub fn command<S: AsRef<OsStr>>(mode: Mode, args: &[S]) -> Command {
+    let mut cmd = match mode {
+        Mode::Pid1 => {
+            let p = ns_prefix().expect("call namespaces_available first");
+            let mut c = Command::new(p[0]);
+            c.args(&p[1..]).arg(rein());
+            c
+        }
+        Mode::Plain => Command::new(rein()),
+    };
+    cmd.args(args);
+    cmd
+}
+
+/// A running rein, with its output collected in the background.
+pub struct Run {
+    desc: String,
+    pid: u32,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<String>,
+    stdout: Arc<Mutex<Vec<u8>>>,
+    stderr: Arc<Mutex<Vec<u8>>>,
+    exited: Receiver<ExitStatus>,
+    status: Option<ExitStatus>,
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct Outcome {
+    /// rein's exit code (`None` if a signal killed it).
+    pub code: Option<i32>,
+    /// Everything on stdout.
+    pub stdout: Vec<u8>,
+    /// Everything on stderr, lossily decoded.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Starts rein with `args` in `mode`, stdin piped (closing it is an event the probe uses).
+    pub fn start<S: AsRef<OsStr>>(mode: Mode, args: &[S]) -> Run {
+        Self::spawn(command(mode, args))
+    }
+
+    /// Starts an arbitrary prepared command under the same collection.
+    pub fn spawn(mut cmd: Command) -> Run {
+        let desc = format!("{cmd:?}");
+        cmd.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn {desc}: {e}"));
+        let pid = child.id();
+        let stdin = child.stdin.take();
+        let mut out = child.stdout.take().expect("stdout");
+        let mut err = child.stderr.take().expect("stderr");
+        let (line_tx, lines) = channel();
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let so = Arc::clone(&stdout);
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(&mut out);
+            let mut buf = Vec::new();
+            while r.read_until(b'\n', &mut buf).unwrap_or(0) > 0 {
+                so.lock().unwrap().extend_from_slice(&buf);
+                let _ = line_tx.send(String::from_utf8_lossy(&buf).trim_end().to_string());
+                buf.clear();
+            }
+        });
+        let se = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                se.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        let (exit_tx, exited) = channel();
+        std::thread::spawn(move || {
+            let st = child.wait().expect("wait for rein");
+            let _ = exit_tx.send(st);
+        });
+        Run {
+            desc,
+            pid,
+            stdin,
+            lines,
+            stdout,
+            stderr,
+            exited,
+            status: None,
+        }
+    }
+
+    /// The pid of the process the harness started (unshare, or rein in plain mode).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// rein's pid as seen from here: in PID-1 mode, the only child of `unshare`.
+    pub fn rein_pid(&self, mode: Mode) -> i32 {
+        match mode {
+            Mode::Plain => self.pid as i32,
+            Mode::Pid1 => {
+                let path = format!("/proc/{0}/task/{0}/children", self.pid);
+                let mut found = None;
+                wait_until("unshare has forked rein", DEADLINE, || {
+                    found = std::fs::read_to_string(&path)
+                        .ok()
+                        .and_then(|t| t.split_whitespace().next()?.parse().ok());
+                    found.is_some()
+                });
+                found.expect("rein pid")
+            }
+        }
+    }
+
+    /// Waits for a stdout line for which `pred` holds; returns it.
+    pub fn expect_line(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if pred(&line) => return line,
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => self.fail(&format!(
+                    "no stdout line matching {what} before the deadline"
+                )),
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.fail(&format!("stdout closed before a line matching {what}"))
+                }
+            }
+        }
+    }
+
+    /// Closes rein's stdin (the probe's cue to exit).
+    pub fn close_stdin(&mut self) {
+        self.stdin.take();
+    }
+
+    /// Writes to rein's stdin.
+    pub fn write_stdin(&mut self, data: &[u8]) {
+        self.stdin
+            .as_mut()
+            .expect("stdin open")
+            .write_all(data)
+            .expect("write stdin");
+    }
+
+    /// Sends `sig` to `pid` (e.g. to rein from outside, as `docker stop` would).
+    pub fn signal(&self, pid: i32, sig: i32) {
+        let rc = kill(pid, sig);
+        assert!(
+            rc,
+            "kill({pid}, {sig}) failed: {}",
+            std::io::Error::last_os_error()
+        );
+    }
+
+    /// Waits for rein to exit (with a deadline) and returns its outcome.
+    pub fn finish(mut self) -> Outcome {
+        self.finish_within(DEADLINE)
+    }
+
+    /// As `finish`, with an explicit deadline.
+    pub fn finish_within(&mut self, limit: Duration) -> Outcome {
+        self.close_stdin();
+        let status = match self.status {
+            Some(s) => s,
+            None => match self.exited.recv_timeout(limit) {
+                Ok(s) => s,
+                Err(_) => self.fail("rein did not exit before the deadline"),
+            },
+        };
+        self.status = Some(status);
+        // The output threads end at EOF, which may come a moment after exit: wait for it.
+        let deadline = Instant::now() + DEADLINE;
+        while self
+            .lines
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .is_ok()
+        {}
+        Outcome {
+            code: status.code(),
+            stdout: self.stdout.lock().unwrap().clone(),
+            stderr: String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned(),
+        }
+    }
+
+    /// Whether rein has exited, waiting at most `limit` for it.
+    pub fn exited_within(&mut self, limit: Duration) -> bool {
+        if self.status.is_some() {
+            return true;
+        }
+        match self.exited.recv_timeout(limit) {
+            Ok(s) => {
+                self.status = Some(s);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Panics with a framed dump of the run.
+    pub fn fail(&self, why: &str) -> ! {
+        let _ = kill(self.pid as i32, 9);
+        panic!(
+            "\n==== {why}\n---- command\n{}\n---- status\n{:?}\n---- stdout\n{}\n---- stderr\n{}\n====",
+            self.desc,
+            self.status,
+            String::from_utf8_lossy(&self.stdout.lock().unwrap()),
+            String::from_utf8_lossy(&self.stderr.lock().unwrap())
+        );
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        if self.status.is_none() {
+            // A failed test must not leave rein or its namespace behind.
+            let _ = kill(self.pid as i32, 9);
+        }
+    }
+}
+
+/// `kill(pid, sig)` by number, real-time signals included; `sig` 0 only checks.
+pub fn kill(pid: i32, sig: i32) -> bool {
+    // SAFETY: kill(2) takes two integers and touches no memory of ours.
+    unsafe { nix::libc::kill(pid, sig) == 0 }
+}
+
+/// Runs rein to completion with `args` and returns the outcome.
+pub fn run<S: AsRef<OsStr>>(mode: Mode, args: &[S]) -> Outcome {
+    Run::start(mode, args).finish()
+}
+
+/// One process as seen in `/proc` from the host.
+#[derive(Debug, Clone)]
+pub struct Proc {
+    /// pid (host view).
+    pub pid: i32,
+    /// parent pid.
+    pub ppid: i32,
+    /// state letter.
+    pub state: char,
+}
+
+/// Reads `/proc/PID/stat` of every process.
+pub fn processes() -> Vec<Proc> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        let Some(close) = text.rfind(')') else {
+            continue;
+        };
+        let mut f = text[close + 1..].split_whitespace();
+        let state = f.next().and_then(|s| s.chars().next()).unwrap_or('?');
+        let ppid = f.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        out.push(Proc { pid, ppid, state });
+    }
+    out
+}
+
+/// Every process below `root` (not including it), following parent links.
+pub fn descendants(root: i32) -> Vec<Proc> {
+    let all = processes();
+    let mut out: Vec<Proc> = Vec::new();
+    let mut frontier = vec![root];
+    while let Some(p) = frontier.pop() {
+        for c in all.iter().filter(|c| c.ppid == p) {
+            frontier.push(c.pid);
+            out.push(c.clone());
+        }
+    }
+    out
+}
+
+/// Waits until `cond` holds, or panics naming `what` once `limit` has passed.
+///
+/// Process state in `/proc` offers nothing to block on, so this re-checks every few
+/// milliseconds; the interval only bounds how soon a met condition is noticed, never whether a
+/// test passes.
+#[allow(clippy::disallowed_methods)]
+pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting until {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A scratch directory removed at the end of the test.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// Creates a fresh directory under the system temp dir.
+    pub fn new(tag: &str) -> TempDir {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let p = std::env::temp_dir().join(format!("rein-test-{}-{tag}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+
+    /// A path inside it.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,16 @@
+//! Integration tests: the real rein binary as PID 1 of a fresh PID namespace and as a plain
+//! process (subreaper mode). One file per behaviour; `harness.rs` runs rein and waits on events
+//! with deadlines, `examples/probe.rs` is the main child where a shell is not precise enough.
+#![allow(
+    unsafe_code,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+#![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss, dead_code)]
+
+mod harness;
+
+// Exit codes: 0..=255, 128+N, 127/126/125 and their messages.
+mod exit_status;
