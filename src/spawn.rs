@@ -1,25 +1,26 @@
 //! Starting the main child: its own process group, the foreground of rein's terminal, the
 //! signal state rein was started with, optional privilege drop, then `execvpe`.
 //!
-//! Why exec from inside the `pre_exec` hook rather than letting std exec: rein passes argv and
-//! the environment through as the exact bytes it received (std drops environment entries that
-//! have no `=`), and socket activation needs `LISTEN_PID` set to the child's own pid, which
-//! exists only after fork. std still does the fork, `setpgid` and its close-on-exec error pipe,
-//! so `spawn` returns only once the exec has succeeded or failed, and with its errno.
+//! Why not `std::process::Command`: rein passes argv and the environment through as the exact
+//! bytes it received (std drops environment entries that have no `=`), socket activation needs
+//! `LISTEN_PID` set to the child's own pid, which exists only after fork, and std's process
+//! machinery (its environment map, posix_spawn path) costs binary size that an init does not
+//! need. The shape is the same as std's: fork, set up, exec, and a close-on-exec pipe that
+//! carries the errno back if exec fails, so the parent knows the outcome before it goes on.
 //!
 //! Between fork and exec only async-signal-safe calls are allowed: every buffer is built before
-//! `spawn`, and the hook calls nothing but raw system calls. It does not allocate or log.
+//! the fork, and the child calls nothing but raw system calls. It does not allocate or log.
 #![allow(unsafe_code)]
 
 use std::ffi::OsString;
 use std::io;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::process::CommandExt;
-use std::process::Command;
 
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::libc;
-use nix::unistd::{Gid, Pid, Uid};
+use nix::unistd::{ForkResult, Gid, Pid, Uid, fork, pipe2};
 
 use crate::signals;
 use crate::sys::{self, RawMask};
@@ -73,7 +74,7 @@ pub enum SpawnError {
     Setup(&'static str, io::Error),
 }
 
-/// Errors from steps before exec travel through std's errno pipe as `STEP_BASE * step + errno`,
+/// Errors from steps before exec travel through the errno pipe as `STEP_BASE * step + errno`,
 /// so the parent can tell "setuid failed" from "exec failed".
 const STEP_BASE: i32 = 10_000;
 const STEPS: [&str; 4] = [
@@ -126,12 +127,12 @@ impl CVec {
 
 /// Starts the main child and returns its pid once it has exec'd.
 ///
-/// Signals must already be blocked in rein: the child inherits the full block until the hook
-/// restores `plan.signals.mask` just before exec, so nothing reaches it in its default state
-/// while it is still rein's copy. When `spawn` returns, the child is in its own process group
-/// (std's `setpgid` runs before the hook), so a signal rein forwards to the group from now on
-/// cannot miss it: signals that arrive during the spawn stay pending in rein and are forwarded
-/// afterwards.
+/// Signals must already be blocked in rein: the child inherits the block until it restores
+/// `plan.signals.mask` just before exec, so nothing reaches it in a default state while it is
+/// still rein's copy. The child calls `setpgid(0, 0)` first thing, and `spawn_main_child`
+/// returns only when the exec has succeeded (the close-on-exec error pipe reads EOF), so from
+/// then on a signal rein forwards to the group cannot miss the child; signals that arrive during
+/// the spawn stay pending in rein and are forwarded afterwards.
 pub fn spawn_main_child(plan: Plan<'_>) -> Result<Pid, SpawnError> {
     let program = plan
         .command
@@ -151,72 +152,133 @@ pub fn spawn_main_child(plan: Plan<'_>) -> Result<Pid, SpawnError> {
         env_items[i] = b"LISTEN_PID=0000000000".to_vec();
     }
     let envp = CVec::new(env_items).map_err(setup)?;
-
+    let image = Image {
+        paths,
+        argv,
+        envp,
+        listen_slot,
+    };
     let tty: Option<RawFd> = plan.terminal.map(|t| t.fd().as_raw_fd());
-    let creds = plan.credentials.clone();
-    let restore = plan.signals;
 
-    let mut cmd = Command::new(program);
-    cmd.process_group(0);
-    let hook = move || -> io::Result<()> {
-        // std cleared the mask before calling us; block everything again so that tcsetpgrp
-        // from what is now a background group does not raise SIGTTOU.
-        sys::set_mask_after_fork(!0);
-        if let Some(fd) = tty {
-            // SAFETY: getpid is an async-signal-safe system call without arguments.
-            let me = unsafe { libc::getpid() };
-            // SAFETY: tcsetpgrp is an async-signal-safe system call; `fd` is rein's open
-            // /dev/tty descriptor, inherited across fork.
-            unsafe { libc::tcsetpgrp(fd, me) };
+    let (read_end, write_end) =
+        pipe2(OFlag::O_CLOEXEC).map_err(|e| SpawnError::Setup("create a pipe", e.into()))?;
+    // SAFETY: rein is single-threaded, and the child branch only makes async-signal-safe
+    // system calls on memory prepared above (see `become_main_child`) before exec or _exit.
+    match unsafe { fork() } {
+        Err(e) => Err(SpawnError::Setup("fork", e.into())),
+        Ok(ForkResult::Child) => {
+            drop(read_end);
+            let code = become_main_child(&image, tty, plan.credentials.as_ref(), plan.signals);
+            let _ = nix::unistd::write(&write_end, &code.to_ne_bytes());
+            // SAFETY: _exit ends the child at once, running no destructor or atexit handler of
+            // the parent's copied state.
+            unsafe { libc::_exit(127) }
         }
-        if let Some(c) = &creds {
-            // Order matters: groups and gid need root, so they go before the uid; no_new_privs
-            // last, so the child can never regain root through a set-uid program.
-            let step = |i: i32, rc: libc::c_int| -> io::Result<()> {
-                if rc == 0 {
-                    Ok(())
-                } else {
-                    Err(io::Error::from_raw_os_error(STEP_BASE * (i + 1) + errno()))
+        Ok(ForkResult::Parent { child }) => {
+            drop(write_end);
+            match read_errno(&read_end) {
+                None => Ok(child),
+                Some(code) => {
+                    // The child is about to _exit: collect it now, so it is not counted as an
+                    // orphan and leaves no zombie.
+                    let _ = nix::sys::wait::waitpid(child, None);
+                    Err(classify(io::Error::from_raw_os_error(code)))
                 }
-            };
-            // SAFETY: `groups` is a live slice of gid_t-sized Gids; setgroups only reads it.
-            step(0, unsafe {
-                libc::setgroups(c.groups.len(), c.groups.as_ptr().cast())
-            })?;
-            // SAFETY: plain system calls with integer arguments.
-            step(1, unsafe { libc::setgid(c.gid.as_raw()) })?;
-            // SAFETY: as above.
-            step(2, unsafe { libc::setuid(c.uid.as_raw()) })?;
-            // SAFETY: as above; PR_SET_NO_NEW_PRIVS takes (1, 0, 0, 0).
-            step(3, unsafe {
-                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-            })?;
-        }
-        for sig in 1..=signals::MAX_SIGNAL {
-            if restore.ignored & signals::bit(sig) != 0 {
-                sys::ignore_after_fork(sig);
             }
         }
-        if let Some(i) = listen_slot {
-            write_listen_pid(&envp, i);
-        }
-        sys::set_mask_after_fork(restore.mask);
-        Err(io::Error::from_raw_os_error(exec_first(
-            &paths, &argv, &envp,
-        )))
-    };
-    // SAFETY: the hook only makes async-signal-safe system calls (rt_sigprocmask, tcsetpgrp,
-    // setgroups, setgid, setuid, prctl, sigaction, execvpe) and writes into buffers it owns.
-    unsafe { cmd.pre_exec(hook) };
-    match cmd.spawn() {
-        Ok(child) => {
-            let pid =
-                i32::try_from(child.id()).map_err(|_| setup(io::ErrorKind::InvalidData.into()))?;
-            // Dropping `child` neither waits nor kills: rein reaps it with waitpid(-1).
-            Ok(Pid::from_raw(pid))
-        }
-        Err(e) => Err(classify(e)),
     }
+}
+
+/// Reads the child's errno from the close-on-exec pipe: `None` when it closed at exec.
+fn read_errno(fd: &OwnedFd) -> Option<i32> {
+    let mut buf = [0u8; 4];
+    let mut got = 0;
+    while got < buf.len() {
+        match nix::unistd::read(fd.as_fd(), &mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(Errno::EINTR) => {}
+            Err(_) => break,
+        }
+    }
+    (got == buf.len()).then(|| i32::from_ne_bytes(buf))
+}
+
+/// What the child execs, prepared before fork so that the child allocates nothing.
+struct Image {
+    paths: CVec,
+    argv: CVec,
+    envp: CVec,
+    listen_slot: Option<usize>,
+}
+
+/// The child's side, between fork and exec: only async-signal-safe system calls, no
+/// allocation, no logging. Returns the errno to report (a setup step's encoded as
+/// `STEP_BASE * step + errno`) if exec did not happen.
+fn become_main_child(
+    image: &Image,
+    tty: Option<RawFd>,
+    creds: Option<&Credentials>,
+    restore: SignalState,
+) -> i32 {
+    // Block everything, so that tcsetpgrp from what is now a background group does not raise
+    // SIGTTOU, and no signal meets a default disposition before exec.
+    sys::set_mask_after_fork(!0);
+    // Its own process group before anything else; cannot fail for a fresh child of ours.
+    // SAFETY: setpgid takes integers; 0, 0 means "my pid as my group".
+    unsafe { libc::setpgid(0, 0) };
+    if let Some(fd) = tty {
+        // SAFETY: getpid is an async-signal-safe system call without arguments.
+        let me = unsafe { libc::getpid() };
+        // SAFETY: tcsetpgrp is an async-signal-safe system call; `fd` is rein's open /dev/tty
+        // descriptor, inherited across fork.
+        unsafe { libc::tcsetpgrp(fd, me) };
+    }
+    if let Some(c) = creds {
+        // Order matters: groups and gid need root, so they go before the uid; no_new_privs
+        // last, so the child can never regain root through a set-uid program.
+        let step = |i: i32, rc: libc::c_int| {
+            if rc == 0 {
+                0
+            } else {
+                STEP_BASE * (i + 1) + errno()
+            }
+        };
+        // SAFETY: `groups` is a live slice of gid_t-sized Gids; setgroups only reads it.
+        let rc = step(0, unsafe {
+            libc::setgroups(c.groups.len(), c.groups.as_ptr().cast())
+        });
+        if rc != 0 {
+            return rc;
+        }
+        // SAFETY: a plain system call with an integer argument.
+        let rc = step(1, unsafe { libc::setgid(c.gid.as_raw()) });
+        if rc != 0 {
+            return rc;
+        }
+        // SAFETY: as above.
+        let rc = step(2, unsafe { libc::setuid(c.uid.as_raw()) });
+        if rc != 0 {
+            return rc;
+        }
+        // SAFETY: as above; PR_SET_NO_NEW_PRIVS takes (1, 0, 0, 0).
+        let rc = step(3, unsafe {
+            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        });
+        if rc != 0 {
+            return rc;
+        }
+    }
+    for sig in 1..=signals::MAX_SIGNAL {
+        if restore.ignored & signals::bit(sig) != 0 {
+            sys::ignore_after_fork(sig);
+        }
+    }
+    if let Some(i) = image.listen_slot {
+        write_listen_pid(&image.envp, i);
+    }
+    sys::set_mask_after_fork(restore.mask);
+    exec_first(&image.paths, &image.argv, &image.envp)
 }
 
 /// The paths `execvp` would try for `program`, in order: the name itself if it contains a
@@ -297,7 +359,7 @@ fn write_listen_pid(envp: &CVec, slot: usize) {
 }
 
 fn errno() -> i32 {
-    io::Error::last_os_error().raw_os_error().unwrap_or(0)
+    Errno::last_raw()
 }
 
 fn classify(e: io::Error) -> SpawnError {

@@ -114,6 +114,7 @@ pub struct Run {
     lines: Receiver<String>,
     stdout: Arc<Mutex<Vec<u8>>>,
     stderr: Arc<Mutex<Vec<u8>>>,
+    err_done: Receiver<()>,
     exited: Receiver<ExitStatus>,
     status: Option<ExitStatus>,
 }
@@ -160,14 +161,23 @@ impl Run {
             }
         });
         let se = Arc::clone(&stderr);
+        let (err_done_tx, err_done) = channel();
         std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
-            while let Ok(n) = err.read(&mut buf) {
-                if n == 0 {
-                    break;
+            loop {
+                match err.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => se.lock().unwrap().extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        se.lock().unwrap().extend_from_slice(
+                            format!("<<harness: stderr read failed: {e}>>").as_bytes(),
+                        );
+                        break;
+                    }
                 }
-                se.lock().unwrap().extend_from_slice(&buf[..n]);
             }
+            let _ = err_done_tx.send(());
         });
         let (exit_tx, exited) = channel();
         std::thread::spawn(move || {
@@ -181,6 +191,7 @@ impl Run {
             lines,
             stdout,
             stderr,
+            err_done,
             exited,
             status: None,
         }
@@ -267,13 +278,16 @@ impl Run {
             },
         };
         self.status = Some(status);
-        // The output threads end at EOF, which may come a moment after exit: wait for it.
+        // The output threads end at EOF, which may come a moment after exit: wait for both.
         let deadline = Instant::now() + DEADLINE;
         while self
             .lines
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .is_ok()
         {}
+        let _ = self
+            .err_done
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()));
         Outcome {
             code: status.code(),
             stdout: self.stdout.lock().unwrap().clone(),
