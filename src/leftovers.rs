@@ -11,7 +11,7 @@
 //!
 //! Without `/proc`, rein falls back to the main child's process group and says so once.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 
 use nix::errno::Errno;
@@ -88,12 +88,12 @@ pub fn select(scope: Scope, procs: &[ProcEntry], me: i32) -> Vec<i32> {
             .map(|p| p.pid)
             .collect(),
         Scope::Descendants(root) => {
-            let mut children: HashMap<i32, Vec<&ProcEntry>> = HashMap::new();
+            let mut children: BTreeMap<i32, Vec<&ProcEntry>> = BTreeMap::new();
             for p in procs {
                 children.entry(p.ppid).or_default().push(p);
             }
             let mut out = Vec::new();
-            let mut seen = HashSet::new();
+            let mut seen = BTreeSet::new();
             let mut stack = vec![root.as_raw()];
             while let Some(parent) = stack.pop() {
                 for c in children.get(&parent).map(Vec::as_slice).unwrap_or_default() {
@@ -116,18 +116,23 @@ pub fn select(scope: Scope, procs: &[ProcEntry], me: i32) -> Vec<i32> {
 /// goes out through that pidfd: between the scan and the signal the process may have exited and
 /// its pid been reused by an unrelated process, which must not be hit.
 pub fn signal_leftovers(scope: Scope, sig: Signal, me: i32) -> Option<Vec<i32>> {
-    let procs = list_processes()?;
-    let targets = select(scope, &procs, me);
     match scope {
         Scope::Namespace => {
+            let procs = list_processes()?;
+            let targets = select(scope, &procs, me);
             if !targets.is_empty() || procs.iter().any(|p| p.pid != me) {
                 // Everyone but rein, in one call that no concurrent fork can escape.
                 let _ = kill(Pid::from_raw(-1), sig);
             }
             Some(targets)
         }
-        Scope::Descendants(_) => {
-            let parents: HashSet<i32> = targets.iter().copied().chain([me]).collect();
+        Scope::Descendants(root) => {
+            let targets = match walk_children(root.as_raw()) {
+                Some(pids) => pids,
+                // No /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN off): scan everything.
+                None => select(scope, &list_processes()?, me),
+            };
+            let parents: BTreeSet<i32> = targets.iter().copied().chain([me]).collect();
             Some(
                 targets
                     .into_iter()
@@ -138,8 +143,41 @@ pub fn signal_leftovers(scope: Scope, sig: Signal, me: i32) -> Option<Vec<i32>> 
     }
 }
 
+/// The descendants of `root` found by following `/proc/PID/task/TID/children` down the tree:
+/// a few reads for a small tree, instead of a scan of every process on a busy host. `None`
+/// when the kernel does not provide these files.
+fn walk_children(root: i32) -> Option<Vec<i32>> {
+    let mut out = Vec::new();
+    let mut stack = children_of(root)?;
+    while let Some(pid) = stack.pop() {
+        if out.contains(&pid) {
+            continue;
+        }
+        out.push(pid);
+        // A process that exited meanwhile has no file left, and no children either.
+        stack.extend(children_of(pid).unwrap_or_default());
+    }
+    Some(out)
+}
+
+/// The children of every thread of `pid`; `None` if the `children` files do not exist.
+fn children_of(pid: i32) -> Option<Vec<i32>> {
+    let mut out = Vec::new();
+    for task in fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
+        match fs::read_to_string(task.path().join("children")) {
+            Ok(text) => out.extend(
+                text.split_ascii_whitespace()
+                    .filter_map(|p| p.parse::<i32>().ok()),
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(_) => {}
+        }
+    }
+    Some(out)
+}
+
 /// Signals `pid` only if, once pinned by a pidfd, its parent is still in `parents`.
-fn signal_if_still_child_of(pid: i32, parents: &HashSet<i32>, sig: Signal) -> bool {
+fn signal_if_still_child_of(pid: i32, parents: &BTreeSet<i32>, sig: Signal) -> bool {
     match sys::pidfd_open(pid) {
         Ok(fd) => {
             let still_ours = fs::read_to_string(format!("/proc/{pid}/stat"))

@@ -4,7 +4,7 @@
 //! From the moment the main child exists, nothing here may end rein early: a PID 1 that exits
 //! takes the whole container with it, so every failure is logged and the loop carries on.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
@@ -44,8 +44,8 @@ pub struct Supervisor<'a> {
     shutdown: Shutdown,
     stops_forwarded: Vec<i32>,
     orphans_reaped: u64,
-    terminated: HashSet<i32>,
-    killed: HashSet<i32>,
+    terminated: BTreeSet<i32>,
+    killed: BTreeSet<i32>,
     warned_no_proc: bool,
 }
 
@@ -75,8 +75,8 @@ impl<'a> Supervisor<'a> {
             ),
             stops_forwarded: Vec::new(),
             orphans_reaped: 0,
-            terminated: HashSet::new(),
-            killed: HashSet::new(),
+            terminated: BTreeSet::new(),
+            killed: BTreeSet::new(),
             warned_no_proc: false,
         }
     }
