@@ -143,6 +143,8 @@ pub struct Run {
     stderr: Arc<Mutex<Vec<u8>>>,
     exited: Receiver<ExitStatus>,
     status: Option<ExitStatus>,
+    /// Disconnects when stderr reaches EOF.
+    stderr_done: Receiver<()>,
 }
 
 /// A finished run.
@@ -187,7 +189,9 @@ impl Run {
             }
         });
         let se = Arc::clone(&stderr);
+        let (stderr_tx, stderr_done) = channel::<()>();
         std::thread::spawn(move || {
+            let _done = stderr_tx;
             let mut buf = [0u8; 4096];
             while let Ok(n) = err.read(&mut buf) {
                 if n == 0 {
@@ -210,6 +214,7 @@ impl Run {
             stderr,
             exited,
             status: None,
+            stderr_done,
         }
     }
 
@@ -301,6 +306,10 @@ impl Run {
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .is_ok()
         {}
+        // Likewise stderr, which a separate thread collects.
+        let _ = self
+            .stderr_done
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()));
         Outcome {
             code: status.code(),
             stdout: self.stdout.lock().unwrap().clone(),
