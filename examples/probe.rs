@@ -11,6 +11,21 @@
 //!   then wait for stdin EOF.
 //! - `probe args ARGS...`: write argv (without argv[0]) then the environment, each entry
 //!   followed by a NUL, a `\n--env--\n` line between them, to stdout.
+//! - `probe orphan-bursts PAR`: for each line `N` read from stdin, create N orphans with PAR
+//!   workers in parallel (each orphan's parent forks up to 50 and exits without waiting), then
+//!   print `done N made M failed F` (F: forks that failed). Exits 0 at stdin EOF.
+//! - `probe storm EXIT SIGS`: block every catchable signal; until stdin EOF, keep forking
+//!   short-lived orphans while counting the signals received; print `got SIG` the first time
+//!   each signal in SIGS (comma-separated) arrives, then at EOF `count SIG N` for every signal
+//!   seen and `forked N`, and exit with EXIT.
+//! - `probe regroup setpgid|setsid FILE EXIT`: fork a helper that leaves the main child's
+//!   process group (`setpgid(0, 0)`) or session (`setsid`); with `setpgid`, the main child then
+//!   joins the helper's group, so its own group is empty. Both record signals to FILE as
+//!   `main SIG` / `helper SIG`; the helper exits on SIGTERM or stdin EOF, the main child exits
+//!   with EXIT at stdin EOF. Prints `ready main PID PGID SID` and `ready helper PID PGID SID`.
+//! - `probe tty FILE EXIT`: close stdin/stdout/stderr (the terminal), re-open `/dev/tty` as all
+//!   three, print `ready tty foreground=yes|no` on it, record signals to FILE as `tty SIG`, and
+//!   exit with EXIT on SIGUSR2.
 #![allow(unsafe_code)]
 #![allow(
     missing_docs,
@@ -36,6 +51,17 @@ fn main() {
         "wrap" => wrap(&args[2..]),
         "orphans" => orphans(args[2].to_str().unwrap().parse().unwrap()),
         "args" => print_args(&args[2..]),
+        "orphan-bursts" => orphan_bursts(args[2].to_str().unwrap().parse().unwrap()),
+        "storm" => storm(args[2].to_str().unwrap().parse().unwrap(), &list(&args[3])),
+        "regroup" => regroup(
+            args[2].to_str().unwrap(),
+            args[3].to_str().unwrap(),
+            args[4].to_str().unwrap().parse().unwrap(),
+        ),
+        "tty" => tty(
+            args[2].to_str().unwrap(),
+            args[3].to_str().unwrap().parse().unwrap(),
+        ),
         _ => panic!("probe: unknown mode '{mode}'"),
     }
 }
@@ -196,4 +222,263 @@ fn print_args(args: &[std::ffi::OsString]) {
     let env = std::fs::read("/proc/self/environ").unwrap();
     out.write_all(&env).unwrap();
     let _ = out.as_raw_fd();
+}
+
+/// Forks; returns the child's pid, 0 in the child, or -1 when fork failed.
+fn fork() -> libc::pid_t {
+    // SAFETY: the probe is single-threaded, so the child may run any code.
+    unsafe { libc::fork() }
+}
+
+fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit ends the process without running any Rust code.
+    unsafe { libc::_exit(code) }
+}
+
+fn wait_for(pid: libc::pid_t) -> i32 {
+    let mut status = 0;
+    // SAFETY: reaping our own child into a live local.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    status
+}
+
+/// Creates `n` orphans: each intermediate process forks up to 50 children that exit at once,
+/// then exits without waiting, so the children (exited or not) are re-parented to the reaper.
+/// Returns (made, failed forks).
+fn make_orphans(n: usize) -> (usize, usize) {
+    let (mut made, mut failed) = (0, 0);
+    while made + failed < n {
+        let batch = (n - made - failed).min(50);
+        // The intermediate reports its count through its exit status.
+        let pid = fork();
+        if pid == 0 {
+            let mut ok = 0;
+            for _ in 0..batch {
+                match fork() {
+                    0 => exit_now(0),
+                    -1 => {}
+                    _ => ok += 1,
+                }
+            }
+            exit_now(ok);
+        }
+        if pid < 0 {
+            failed += batch;
+            continue;
+        }
+        let st = wait_for(pid);
+        let ok = if libc::WIFEXITED(st) {
+            usize::try_from(libc::WEXITSTATUS(st)).unwrap_or(0)
+        } else {
+            0
+        };
+        made += ok;
+        failed += batch - ok;
+    }
+    (made, failed)
+}
+
+fn orphan_bursts(par: usize) {
+    let mut line = String::new();
+    while {
+        line.clear();
+        std::io::stdin().read_line(&mut line).unwrap() > 0
+    } {
+        let n: usize = line.trim().parse().unwrap();
+        let mut workers = Vec::new();
+        let mut failed_workers = 0;
+        for w in 0..par {
+            let share = n / par + usize::from(w < n % par);
+            // Each worker reports through a pipe: "made failed".
+            let (r, wfd) = nix::unistd::pipe().unwrap();
+            let pid = fork();
+            if pid == 0 {
+                drop(r);
+                let (m, f) = make_orphans(share);
+                let mut out = std::fs::File::from(wfd);
+                out.write_all(format!("{m} {f}\n").as_bytes()).unwrap();
+                exit_now(0);
+            }
+            drop(wfd);
+            if pid < 0 {
+                failed_workers += share;
+            } else {
+                workers.push((pid, r));
+            }
+        }
+        let (mut made, mut failed) = (0, failed_workers);
+        for (pid, r) in workers {
+            let mut text = String::new();
+            std::fs::File::from(r).read_to_string(&mut text).unwrap();
+            wait_for(pid);
+            let mut f = text.split_whitespace().map(|x| x.parse::<usize>().unwrap());
+            made += f.next().unwrap_or(0);
+            failed += f.next().unwrap_or(0);
+        }
+        println!("done {n} made {made} failed {failed}");
+        std::io::stdout().flush().unwrap();
+    }
+}
+
+/// Reads one pending signal from a blocking signalfd if `poll` says one is there.
+fn try_signal(sfd: &OwnedFd) -> Option<i32> {
+    let mut fds = [PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+    match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(n) if n > 0 => {}
+        _ => return None,
+    }
+    let mut buf = [0u8; 128];
+    let n = nix::unistd::read(sfd.as_fd(), &mut buf).ok()?;
+    (n == 128).then(|| i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]))
+}
+
+fn stdin_at_eof() -> bool {
+    let stdin = std::io::stdin();
+    let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
+    match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(n) if n > 0 => {
+            let mut b = [0u8; 64];
+            matches!(nix::unistd::read(stdin.as_fd(), &mut b), Ok(0) | Err(_))
+        }
+        _ => false,
+    }
+}
+
+fn storm(exit: i32, watch: &[i32]) {
+    let mask = catchable();
+    set_mask(libc::SIG_BLOCK, mask);
+    let sfd = signal_fd(mask);
+    let mut counts = [0u64; 65];
+    let mut forked = 0u64;
+    println!("ready storm {}", std::process::id());
+    std::io::stdout().flush().unwrap();
+    loop {
+        while let Some(sig) = try_signal(&sfd) {
+            let i = usize::try_from(sig).unwrap();
+            if counts[i] == 0 && watch.contains(&sig) {
+                println!("got {sig}");
+                std::io::stdout().flush().unwrap();
+            }
+            counts[i] += 1;
+        }
+        if stdin_at_eof() {
+            break;
+        }
+        // A short-lived orphan: the middle process exits at once, its child right after.
+        let pid = fork();
+        if pid == 0 {
+            fork();
+            exit_now(0);
+        }
+        if pid > 0 {
+            wait_for(pid);
+            forked += 1;
+        }
+    }
+    for (sig, n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
+        println!("count {sig} {n}");
+    }
+    println!("forked {forked}");
+    std::io::stdout().flush().unwrap();
+    exit_now(exit);
+}
+
+fn ids() -> String {
+    // SAFETY: a plain query of our own process group.
+    let pgid = unsafe { libc::getpgid(0) };
+    // SAFETY: a plain query of our own session.
+    let sid = unsafe { libc::getsid(0) };
+    format!("{} {pgid} {sid}", std::process::id())
+}
+
+fn regroup(how: &str, file: &str, exit: i32) {
+    let mask = catchable();
+    set_mask(libc::SIG_BLOCK, mask);
+    let (r, w) = nix::unistd::pipe().unwrap();
+    let helper = fork();
+    let mut out = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .unwrap();
+    if helper == 0 {
+        drop(r);
+        let rc = match how {
+            // SAFETY: a plain system call on ourselves.
+            "setsid" => unsafe { libc::setsid() },
+            // SAFETY: as above.
+            _ => unsafe { libc::setpgid(0, 0) },
+        };
+        assert!(rc >= 0, "{how}: {}", std::io::Error::last_os_error());
+        let sfd = signal_fd(mask);
+        println!("ready helper {}", ids());
+        std::io::stdout().flush().unwrap();
+        drop(w);
+        while let Some(sig) = next_event(&sfd) {
+            out.write_all(format!("helper {sig}\n").as_bytes()).unwrap();
+            if sig == libc::SIGTERM {
+                break;
+            }
+        }
+        exit_now(0);
+    }
+    drop(w);
+    // EOF on the pipe: the helper has left the group.
+    let mut sink = Vec::new();
+    std::fs::File::from(r).read_to_end(&mut sink).unwrap();
+    if how == "setpgid" {
+        // SAFETY: joining the helper's group, in our own session.
+        let rc = unsafe { libc::setpgid(0, helper) };
+        assert_eq!(rc, 0, "setpgid: {}", std::io::Error::last_os_error());
+    }
+    let sfd = signal_fd(mask);
+    println!("ready main {}", ids());
+    std::io::stdout().flush().unwrap();
+    while let Some(sig) = next_event(&sfd) {
+        out.write_all(format!("main {sig}\n").as_bytes()).unwrap();
+    }
+    exit_now(exit);
+}
+
+fn tty(file: &str, exit: i32) {
+    let mask = catchable();
+    set_mask(libc::SIG_BLOCK, mask);
+    for fd in 0..3 {
+        // SAFETY: closing our own standard descriptors; nothing else holds them.
+        unsafe { libc::close(fd) };
+    }
+    let t = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .unwrap();
+    let fd = t.as_raw_fd();
+    assert_eq!(fd, 0, "the lowest free descriptor");
+    std::mem::forget(t);
+    for n in 1..3 {
+        // SAFETY: duplicating our open descriptor 0 onto 1 and 2.
+        unsafe { libc::dup2(0, n) };
+    }
+    // SAFETY: a plain query on descriptor 0, the terminal.
+    let fg_group = unsafe { libc::tcgetpgrp(0) };
+    // SAFETY: a plain query of our own process group.
+    let fg = fg_group == unsafe { libc::getpgrp() };
+    let sfd = signal_fd(mask);
+    print!("ready tty foreground={}\r\n", if fg { "yes" } else { "no" });
+    std::io::stdout().flush().unwrap();
+    let mut out = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(file)
+        .unwrap();
+    loop {
+        let mut buf = [0u8; 128];
+        let n = nix::unistd::read(sfd.as_fd(), &mut buf).unwrap();
+        assert_eq!(n, 128);
+        let sig = i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
+        out.write_all(format!("tty {sig}\n").as_bytes()).unwrap();
+        if sig == libc::SIGUSR2 {
+            exit_now(exit);
+        }
+    }
 }

@@ -29,7 +29,8 @@ pub mod terminal;
 pub mod user;
 pub mod values;
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 
 /// Everything `main` does, given `argv` (without `argv[0]`) and the raw environment entries.
 /// Returns rein's exit code.
@@ -38,12 +39,9 @@ pub fn main_with(args: Vec<OsString>, env: Vec<OsString>) -> u8 {
         let prefix = format!("{key}=");
         env.iter()
             .rev()
-            .find(|e| e.as_encoded_bytes().starts_with(prefix.as_bytes()))
-            .map(|e| {
-                OsString::from(
-                    String::from_utf8_lossy(&e.as_encoded_bytes()[prefix.len()..]).into_owned(),
-                )
-            })
+            .find(|e| e.as_bytes().starts_with(prefix.as_bytes()))
+            // The exact bytes: `cli::parse` rejects a value that is not UTF-8 and names it.
+            .map(|e| OsStr::from_bytes(&e.as_bytes()[prefix.len()..]).to_os_string())
     };
     let parsed = cli::parse(args, lookup);
     match parsed {

@@ -137,3 +137,21 @@ fn help_and_version_go_to_stdout_and_exit_0() {
         format!("rein {}\n", env!("CARGO_PKG_VERSION"))
     );
 }
+
+#[test]
+fn non_utf8_environment_values_are_rejected_not_mangled() {
+    use std::os::unix::ffi::OsStringExt;
+    let dir = crate::harness::TempDir::new("envutf8");
+    let mut path = dir.0.as_os_str().to_os_string().into_vec();
+    path.extend_from_slice(b"/s\xff.json");
+    let mut cmd = crate::harness::command(Mode::Plain, &["true"]);
+    cmd.env("REIN_STATUS_FILE", std::ffi::OsString::from_vec(path));
+    let out = crate::harness::Run::spawn(cmd).finish();
+    assert_eq!(out.code, Some(125), "{out:?}");
+    assert!(
+        out.stderr.contains("REIN_STATUS_FILE is not valid UTF-8"),
+        "{out:?}"
+    );
+    // Nothing was written under a lossily decoded name either.
+    assert_eq!(std::fs::read_dir(&dir.0).unwrap().count(), 0);
+}

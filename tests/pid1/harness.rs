@@ -91,6 +91,33 @@ pub fn namespaces_available(test: &str) -> bool {
     false
 }
 
+/// The command that runs `args` (any program, not only rein) as PID 1 of a new PID namespace,
+/// for tests that put a shell or a wrapper between the namespace and rein.
+pub fn ns_command<S: AsRef<OsStr>>(args: &[S]) -> Command {
+    let p = ns_prefix().expect("call namespaces_available first");
+    let mut c = Command::new(p[0]);
+    c.args(&p[1..]).args(args);
+    c
+}
+
+/// The words that start a new PID namespace (`unshare ... --mount-proc --kill-child`), for
+/// tests that must run something before `unshare` (e.g. joining a cgroup).
+pub fn ns_words() -> &'static [&'static str] {
+    ns_prefix().expect("call namespaces_available first")
+}
+
+/// As [`ns_command`], but in a private mount namespace where no procfs is mounted for the new
+/// PID namespace: an empty tmpfs covers `/proc` before `args` runs.
+pub fn ns_command_without_proc<S: AsRef<OsStr>>(args: &[S]) -> Command {
+    let p = ns_prefix().expect("call namespaces_available first");
+    let mut c = Command::new(p[0]);
+    c.args(p[1..].iter().filter(|w| **w != "--mount-proc"))
+        .arg("--mount")
+        .args(["sh", "-c", "mount -t tmpfs none /proc && exec \"$@\"", "sh"])
+        .args(args);
+    c
+}
+
 /// Builds the command that runs rein with `args` in `mode`.
 pub fn command<S: AsRef<OsStr>>(mode: Mode, args: &[S]) -> Command {
     let mut cmd = match mode {

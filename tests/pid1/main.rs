@@ -14,3 +14,5 @@ mod harness;
 
 // Exit codes: 0..=255, 128+N, 127/126/125 and their messages.
 mod exit_status;
+// Stress and faults: 100k orphans, signal storms, fork failure, closed stderr, no /proc, regrouping.
+mod stress;
