@@ -39,7 +39,7 @@ pub fn fixture(test: &str) -> Option<&'static Fixture> {
             panic!("REIN_REQUIRE_DOCKER=1 but no docker engine answers: {why}")
         }
         Err(why) => {
-            eprintln!("SKIPPED (no docker engine): {test}: {why}");
+            say(&format!("SKIPPED (no docker engine): {test}: {why}"));
             return None;
         }
     }
@@ -65,6 +65,13 @@ fn probe_engine() -> Result<String, String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ))
     }
+}
+
+/// Writes one line to stderr past libtest's output capture (which takes only the `eprint!`
+/// family), so skips and measurements show in a plain `cargo test` run.
+pub fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// A prefix unique to this test process: `rein-test-<pid>`.
@@ -103,7 +110,10 @@ fn build_fixture() -> Result<Fixture, String> {
     if built.code != Some(0) {
         return Err(built.dump());
     }
-    eprintln!("docker tests: built {image} from {}", rein.display());
+    say(&format!(
+        "docker tests: built {image} from {}",
+        rein.display()
+    ));
     Ok(Fixture { image })
 }
 
@@ -138,7 +148,7 @@ fn static_rein() -> Result<PathBuf, String> {
 fn static_busybox() -> Result<PathBuf, String> {
     let path = PathBuf::from("/bin/busybox");
     if !is_static_elf(&path) {
-        eprintln!("docker tests: no static /bin/busybox; installing busybox-static");
+        say("docker tests: no static /bin/busybox; installing busybox-static");
         let install = || {
             Command::new("apt-get")
                 .args(["install", "-y", "busybox-static"])

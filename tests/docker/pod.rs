@@ -9,7 +9,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{Container, Snapshot, docker, fixture, poll_until};
+use crate::harness::{Container, Snapshot, docker, fixture, poll_until, say};
 use crate::manifest::{container, read};
 
 #[test]

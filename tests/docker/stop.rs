@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{Container, docker, fixture, poll_until};
+use crate::harness::{Container, docker, fixture, poll_until, say};
 
 /// A script that cleans up on SIGTERM while a foreground command runs.
 const TRAP_SCRIPT: &str =
@@ -36,10 +36,10 @@ fn stop(what: &str, command: &[&str], timeout: &str) -> Option<(Duration, i32, S
     let (running, code) = c.state();
     assert!(!running);
     let logs = c.logs();
-    eprintln!(
-        "measured: `docker stop -t {timeout}` of {command:?} took {:.3} s, exit code {code}",
+    say(&format!(
+        "docker tests: measured: `docker stop -t {timeout}` of {command:?} took {:.3} s, exit code {code}",
         r.elapsed.as_secs_f64()
-    );
+    ));
     Some((r.elapsed, code, logs))
 }
 
