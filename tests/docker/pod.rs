@@ -63,10 +63,10 @@ fn pause_holder_reaps_orphans_of_joined_containers_and_stops_them_cleanly() {
     );
 
     let stop = docker(&["stop", "-t", "10", &holder.name]).ok();
-    eprintln!(
-        "measured: stopping the pause holder took {:.3} s",
+    say(&format!(
+        "docker tests: measured: stopping the pause holder took {:.3} s",
         stop.elapsed.as_secs_f64()
-    );
+    ));
     assert_eq!(
         holder.state(),
         (false, 0),
