@@ -214,9 +214,7 @@ impl<'a> Supervisor<'a> {
                 self.main_end = ChildEnd::from_wait(r.status);
                 match self.main_end {
                     Some(ChildEnd::Exited(c)) => log::info!("main child {} exited with {c}", r.pid),
-                    Some(ChildEnd::Signalled(s)) => {
-                        log::info!("main child {} killed by {}", r.pid, signals::name(s))
-                    }
+                    Some(ChildEnd::Signalled(s)) => log::info!("main child {} killed by {}", r.pid, signals::name(s)),
                     None => {}
                 }
                 let action = self.shutdown.on_main_exit(Instant::now());
