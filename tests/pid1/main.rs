@@ -14,3 +14,5 @@ mod harness;
 
 // Exit codes: 0..=255, 128+N, 127/126/125 and their messages.
 mod exit_status;
+// Forwarding of every signal to the group (or child), CHLD kept, no stop, no spawn race.
+mod signals;
