@@ -6,8 +6,10 @@
 //!   process group, print `ready child PID` / `ready grandchild PID`, and append one line
 //!   `ROLE SIGNO` to FILE per signal sent with kill(2) (`SI_USER`, as rein forwards them): the
 //!   kernel's own SIGCHLD when the grandchild exits is not logged. Both exit at stdin EOF.
-//! - `probe wrap BLOCK IGNORE -- CMD...`: block the signals in BLOCK and ignore those in IGNORE
-//!   (comma-separated numbers, or `-`), then exec CMD: a caller that set up signal state.
+//! - `probe wrap BLOCK IGNORE -- CMD...`: start from a clean signal state (empty mask, every
+//!   disposition SIG_DFL, 32 and 33 included, which glibc's posix_spawn leaves ignored), block
+//!   the signals in BLOCK and ignore those in IGNORE (comma-separated numbers, or `-`), then
+//!   exec CMD: a caller that set up signal state.
 //! - `probe orphans N`: create N double-forked orphans that exit at once, print `done N`,
 //!   then wait for stdin EOF.
 //! - `probe args ARGS...`: write argv (without argv[0]) then the environment, each entry
@@ -167,6 +169,23 @@ fn wrap(args: &[std::ffi::OsString]) {
     let block = list(&args[0]);
     let ignore = list(&args[1]);
     assert_eq!(args[2], "--");
+    set_mask(libc::SIG_SETMASK, 0);
+    for sig in (1..=64).filter(|&s| s != libc::SIGKILL && s != libc::SIGSTOP) {
+        // The kernel's struct sigaction on x86_64: handler, flags, restorer, 8-byte mask.
+        let act: [u64; 4] = [0; 4]; // SIG_DFL, no flags, no restorer, empty mask
+        // SAFETY: raw rt_sigaction (glibc refuses 32 and 33) with a live, kernel-shaped action;
+        // no old action requested.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                act.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+                8,
+            )
+        };
+        assert_eq!(rc, 0, "rt_sigaction({sig})");
+    }
     set_mask(
         libc::SIG_BLOCK,
         block.iter().fold(0u64, |m, s| m | (1u64 << (s - 1))),

@@ -16,3 +16,5 @@ mod harness;
 mod exit_status;
 // Forwarding of every signal to the group (or child), CHLD kept, no stop, no spawn race.
 mod signals;
+// The child's blocked mask and ignored set equal what rein was started with.
+mod sigstate;
