@@ -18,3 +18,5 @@ mod exit_status;
 mod signals;
 // The child's blocked mask and ignored set equal what rein was started with.
 mod sigstate;
+// Orphans never stay zombies (PID 1 and subreaper), coalesced SIGCHLD, exit status kept.
+mod reaping;

@@ -93,7 +93,12 @@ fn the_child_gets_the_mask_and_ignored_set_rein_was_started_with() {
 /// 33 in its children), rein's own `SigIgn` while it runs equals the child's.
 #[test]
 fn the_child_ignores_exactly_what_rein_ignores_whoever_started_it() {
-    let script = ["--", "sh", "-c", "grep Sig /proc/self/status; read x; exit 0"];
+    let script = [
+        "--",
+        "sh",
+        "-c",
+        "grep Sig /proc/self/status; read x; exit 0",
+    ];
     for mode in modes("the_child_ignores_exactly_what_rein_ignores_whoever_started_it") {
         let mut r = Run::start(mode, &script);
         r.expect_line("SigCgt", |l| l.starts_with("SigCgt:"));
