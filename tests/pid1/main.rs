@@ -20,3 +20,5 @@ mod signals;
 mod sigstate;
 // Orphans never stay zombies (PID 1 and subreaper), coalesced SIGCHLD, exit status kept.
 mod reaping;
+// argv and envp pass through byte for byte.
+mod args_env;
