@@ -22,3 +22,5 @@ mod sigstate;
 mod reaping;
 // argv and envp pass through byte for byte.
 mod args_env;
+// rein drops its cwd and inherited fds after spawning; the child keeps them.
+mod hygiene;
