@@ -24,3 +24,5 @@ mod reaping;
 mod args_env;
 // rein drops its cwd and inherited fds after spawning; the child keeps them.
 mod hygiene;
+// An idle rein is blocked in one poll() with no timeout and never wakes.
+mod idle;
