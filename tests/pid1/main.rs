@@ -26,3 +26,5 @@ mod args_env;
 mod hygiene;
 // An idle rein is blocked in one poll() with no timeout and never wakes.
 mod idle;
+// Log levels (-v, -vv, REIN_LOG), stderr only, silent by default.
+mod logging;
