@@ -28,3 +28,5 @@ mod hygiene;
 mod idle;
 // Log levels (-v, -vv, REIN_LOG), stderr only, silent by default.
 mod logging;
+// Terminal: the child gets the foreground (Ctrl-C, sh -i); a background rein leaves it alone.
+mod tty;
