@@ -4,13 +4,23 @@
 //!
 //! - `probe signals FILE`: block every catchable signal, fork one grandchild in the same
 //!   process group, print `ready child PID` / `ready grandchild PID`, and append one line
-//!   `ROLE SIGNO` to FILE per signal received. Both exit when stdin reaches EOF.
-//! - `probe wrap BLOCK IGNORE -- CMD...`: block the signals in BLOCK and ignore those in IGNORE
-//!   (comma-separated numbers, or `-`), then exec CMD: a caller that set up signal state.
+//!   `ROLE SIGNO` to FILE per signal sent with kill(2) (`SI_USER`, as rein forwards them): the
+//!   kernel's own SIGCHLD when the grandchild exits is not logged. Both exit at stdin EOF.
+//! - `probe wrap BLOCK IGNORE -- CMD...`: start from a clean signal state (empty mask, every
+//!   disposition SIG_DFL, 32 and 33 included, which glibc's posix_spawn leaves ignored), block
+//!   the signals in BLOCK and ignore those in IGNORE (comma-separated numbers, or `-`), then
+//!   exec CMD: a caller that set up signal state.
 //! - `probe orphans N`: create N double-forked orphans that exit at once, print `done N`,
 //!   then wait for stdin EOF.
 //! - `probe args ARGS...`: write argv (without argv[0]) then the environment, each entry
 //!   followed by a NUL, a `\n--env--\n` line between them, to stdout.
+//! - `probe execenv ENTRY... -- PATH ARGS...`: `execve` PATH with exactly the ENTRY byte strings
+//!   as its environment (entries without `=`, duplicates and non-UTF-8 bytes included), which
+//!   no shell or std `Command` can produce.
+//! - `probe burst N [EXIT]`: create N double-forked orphans that all block on one pipe, print
+//!   `armed N`; then close the pipe so that they all exit at the same instant. Without EXIT,
+//!   the release waits for a line on stdin and is followed by `released`, then stdin EOF ends
+//!   the probe; with EXIT, the probe releases them and exits with code EXIT at once.
 //! - `probe orphan-bursts PAR`: for each line `N` read from stdin, create N orphans with PAR
 //!   workers in parallel (each orphan's parent forks up to 50 and exits without waiting), then
 //!   print `done N made M failed F` (F: forks that failed). Exits 0 at stdin EOF.
@@ -62,6 +72,11 @@ fn main() {
             args[2].to_str().unwrap(),
             args[3].to_str().unwrap().parse().unwrap(),
         ),
+        "execenv" => execenv(&args[2..]),
+        "burst" => burst(
+            args[2].to_str().unwrap().parse().unwrap(),
+            args.get(3).map(|c| c.to_str().unwrap().parse().unwrap()),
+        ),
         _ => panic!("probe: unknown mode '{mode}'"),
     }
 }
@@ -104,8 +119,8 @@ fn signal_fd(mask: u64) -> OwnedFd {
     unsafe { OwnedFd::from_raw_fd(fd as i32) }
 }
 
-/// Waits for stdin EOF or a signal; returns the signal number, or None at EOF.
-fn next_event(sfd: &OwnedFd) -> Option<i32> {
+/// Waits for stdin EOF or a signal; returns the signal number and `si_code`, or None at EOF.
+fn next_event(sfd: &OwnedFd) -> Option<(i32, i32)> {
     loop {
         let stdin = std::io::stdin();
         let mut fds = [
@@ -124,7 +139,10 @@ fn next_event(sfd: &OwnedFd) -> Option<i32> {
             let mut buf = [0u8; 128];
             let n = nix::unistd::read(sfd.as_fd(), &mut buf).unwrap();
             assert_eq!(n, 128);
-            return Some(i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]));
+            let word =
+                |at: usize| i32::from_ne_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]);
+            // ssi_signo at offset 0, ssi_code at offset 8.
+            return Some((word(0), word(8)));
         }
         if fds[1].revents().is_some_and(|r| !r.is_empty()) {
             let mut b = [0u8; 64];
@@ -151,7 +169,10 @@ fn signals(file: &str) {
         .append(true)
         .open(file)
         .unwrap();
-    while let Some(sig) = next_event(&sfd) {
+    while let Some((sig, code)) = next_event(&sfd) {
+        if code != libc::SI_USER {
+            continue; // e.g. CLD_EXITED when the grandchild ends: ours, not forwarded
+        }
         // One write per line with O_APPEND: lines from both processes never interleave.
         out.write_all(format!("{role} {sig}\n").as_bytes()).unwrap();
     }
@@ -174,6 +195,23 @@ fn wrap(args: &[std::ffi::OsString]) {
     let block = list(&args[0]);
     let ignore = list(&args[1]);
     assert_eq!(args[2], "--");
+    set_mask(libc::SIG_SETMASK, 0);
+    for sig in (1..=64).filter(|&s| s != libc::SIGKILL && s != libc::SIGSTOP) {
+        // The kernel's struct sigaction on x86_64: handler, flags, restorer, 8-byte mask.
+        let act: [u64; 4] = [0; 4]; // SIG_DFL, no flags, no restorer, empty mask
+        // SAFETY: raw rt_sigaction (glibc refuses 32 and 33) with a live, kernel-shaped action;
+        // no old action requested.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                sig,
+                act.as_ptr(),
+                std::ptr::null_mut::<u64>(),
+                8,
+            )
+        };
+        assert_eq!(rc, 0, "rt_sigaction({sig})");
+    }
     set_mask(
         libc::SIG_BLOCK,
         block.iter().fold(0u64, |m, s| m | (1u64 << (s - 1))),
@@ -414,7 +452,7 @@ fn regroup(how: &str, file: &str, exit: i32) {
         println!("ready helper {}", ids());
         std::io::stdout().flush().unwrap();
         drop(w);
-        while let Some(sig) = next_event(&sfd) {
+        while let Some((sig, _)) = next_event(&sfd) {
             out.write_all(format!("helper {sig}\n").as_bytes()).unwrap();
             if sig == libc::SIGTERM {
                 break;
@@ -434,7 +472,7 @@ fn regroup(how: &str, file: &str, exit: i32) {
     let sfd = signal_fd(mask);
     println!("ready main {}", ids());
     std::io::stdout().flush().unwrap();
-    while let Some(sig) = next_event(&sfd) {
+    while let Some((sig, _)) = next_event(&sfd) {
         out.write_all(format!("main {sig}\n").as_bytes()).unwrap();
     }
     exit_now(exit);
@@ -481,4 +519,74 @@ fn tty(file: &str, exit: i32) {
             exit_now(exit);
         }
     }
+}
+
+fn execenv(args: &[std::ffi::OsString]) {
+    let split = args.iter().position(|a| a == "--").expect("execenv: no --");
+    let cstrings = |items: &[std::ffi::OsString]| -> Vec<CString> {
+        items
+            .iter()
+            .map(|a| CString::new(a.as_bytes()).unwrap())
+            .collect()
+    };
+    let env = cstrings(&args[..split]);
+    let argv = cstrings(&args[split + 1..]);
+    let mut envp: Vec<*const libc::c_char> = env.iter().map(|e| e.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    let mut argp: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    argp.push(std::ptr::null());
+    // SAFETY: NULL-terminated arrays of live C strings; the path is argv[0].
+    unsafe { libc::execve(argp[0], argp.as_ptr(), envp.as_ptr()) };
+    panic!(
+        "execve {:?}: {}",
+        args[split + 1],
+        std::io::Error::last_os_error()
+    );
+}
+
+fn burst(n: usize, exit: Option<i32>) {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe writes.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe");
+    let [read_end, write_end] = fds;
+    for _ in 0..n {
+        // SAFETY: single-threaded; the children only call fork, close, read and _exit.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: as above.
+            if unsafe { libc::fork() } == 0 {
+                // The orphan: hold only the read end, so closing the parent's write end is the
+                // one event that ends every orphan at once.
+                // SAFETY: closing our copy of the write end.
+                unsafe { libc::close(write_end) };
+                let mut b = 0u8;
+                // SAFETY: reading one byte into a live local; returns 0 at EOF.
+                while unsafe { libc::read(read_end, (&mut b as *mut u8).cast(), 1) } > 0 {}
+                // SAFETY: ends the process without running Rust code.
+                unsafe { libc::_exit(0) };
+            }
+            // SAFETY: as above.
+            unsafe { libc::_exit(0) };
+        }
+        // SAFETY: reaping our own direct child; the grandchild is the orphan.
+        unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
+    }
+    // SAFETY: closing our copy of the read end.
+    unsafe { libc::close(read_end) };
+    println!("armed {n}");
+    std::io::stdout().flush().unwrap();
+    if let Some(code) = exit {
+        // SAFETY: closing the last write end releases every orphan; _exit follows at once.
+        unsafe { libc::close(write_end) };
+        // SAFETY: ends the process without running Rust code.
+        unsafe { libc::_exit(code) };
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).unwrap();
+    // SAFETY: closing the last write end releases every orphan.
+    unsafe { libc::close(write_end) };
+    println!("released");
+    std::io::stdout().flush().unwrap();
+    let mut sink = Vec::new();
+    let _ = std::io::stdin().read_to_end(&mut sink);
 }

@@ -56,8 +56,12 @@ pub fn parse_stat(text: &str) -> Option<ProcEntry> {
     })
 }
 
-/// Every process visible in `/proc`, or `None` when `/proc` is not mounted.
+/// Every process visible in `/proc`, or `None` when `/proc` is not mounted or is not the
+/// procfs of rein's own PID namespace.
 pub fn list_processes() -> Option<Vec<ProcEntry>> {
+    if !proc_is_ours() {
+        return None;
+    }
     let dir = fs::read_dir("/proc").ok()?;
     let mut out = Vec::new();
     let mut any = false;
@@ -77,6 +81,18 @@ pub fn list_processes() -> Option<Vec<ProcEntry>> {
     }
     // A /proc without a single pid directory is not procfs (or not ours).
     any.then_some(out)
+}
+
+/// Whether `/proc` shows rein's own PID namespace: `/proc/self` names the caller by its pid in
+/// the namespace the procfs was mounted for. `unshare --pid --fork` without `--mount-proc`
+/// leaves the parent namespace's procfs in place, whose pids mean other processes (or none)
+/// in rein's namespace: as PID 1, rein would then see the host's processes as leftovers
+/// forever and never exit.
+fn proc_is_ours() -> bool {
+    fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str()?.parse::<u32>().ok())
+        == Some(std::process::id())
 }
 
 /// The live (non-zombie) leftovers in `scope` according to `procs`, excluding rein itself.

@@ -255,7 +255,7 @@ impl<'a> Supervisor<'a> {
                 if !self.warned_no_proc {
                     self.warned_no_proc = true;
                     log::warn!(
-                        "/proc is not mounted: leftovers are signalled as PID 1's kill(-1) or the main child's group only"
+                        "/proc is not mounted (or shows another PID namespace): leftovers are signalled as PID 1's kill(-1) or the main child's group only"
                     );
                 }
                 self.signal_without_proc(sig);

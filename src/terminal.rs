@@ -31,11 +31,32 @@ impl Terminal {
         )
         .ok()?;
         let fg = tcgetpgrp(&fd).ok()?;
-        (fg == getpgrp()).then_some(Self { fd })
+        let mine = getpgrp();
+        let foreground = if fg.as_raw() != 0 && mine.as_raw() != 0 {
+            fg == mine
+        } else if fg.as_raw() != 0 || mine.as_raw() != 0 {
+            false
+        } else {
+            in_foreground_by_read(&fd)
+        };
+        foreground.then_some(Self { fd })
     }
 
     /// The descriptor the child passes to `tcsetpgrp`.
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
+}
+
+/// Asks the kernel itself whether rein's process group is the terminal's foreground, for when
+/// the numbers cannot tell: as PID 1 of a new PID namespace (`unshare --pid --fork`), rein's
+/// group and the foreground group usually both lie outside the namespace, and `getpgrp` and
+/// `tcgetpgrp` both read 0 whether rein is in the foreground or in the background.
+///
+/// A zero-length `read` from the terminal goes through the line discipline's job-control
+/// check first: from a background group with SIGTTIN blocked (rein blocks it before this is
+/// called) it fails with EIO and sends no signal; from the foreground it returns 0 at once and
+/// consumes nothing.
+fn in_foreground_by_read(fd: &OwnedFd) -> bool {
+    matches!(nix::unistd::read(fd.as_fd(), &mut []), Ok(0))
 }

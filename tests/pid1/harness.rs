@@ -30,21 +30,32 @@ pub fn rein() -> &'static str {
     env!("CARGO_BIN_EXE_rein")
 }
 
-/// The probe helper (`examples/probe.rs`), built on first use if `cargo test` did not.
+/// The probe helper (`examples/probe.rs`), (re)built once per test run: `cargo test --test pid1`
+/// builds no examples, and a stale probe silently tests old behaviour. A no-op build is quick.
 pub fn probe() -> &'static Path {
     static PROBE: OnceLock<PathBuf> = OnceLock::new();
     PROBE.get_or_init(|| {
         let bin_dir = Path::new(rein()).parent().expect("bin dir").to_path_buf();
         let path = bin_dir.join("examples").join("probe");
-        if !path.exists() {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let st = Command::new(cargo)
-                .args(["build", "--example", "probe"])
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .status()
-                .expect("run cargo build --example probe");
-            assert!(st.success(), "building the probe failed");
-        }
+        // target/debug is the `dev` profile; other profiles have directories of their own name.
+        let profile = match bin_dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => "dev",
+            Some(other) => other,
+        };
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let st = Command::new(cargo)
+            .args([
+                "build",
+                "--quiet",
+                "--example",
+                "probe",
+                "--profile",
+                profile,
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .status()
+            .expect("run cargo build --example probe");
+        assert!(st.success(), "building the probe failed");
         assert!(path.exists(), "probe not found at {}", path.display());
         path
     })
@@ -130,6 +141,31 @@ pub fn command<S: AsRef<OsStr>>(mode: Mode, args: &[S]) -> Command {
         Mode::Plain => Command::new(rein()),
     };
     cmd.args(args);
+    cmd
+}
+
+/// Builds the command that runs `wrapper...` with rein's path and `args` appended, in `mode`:
+/// a wrapper that sets something up and then execs rein (`probe wrap`, `probe execenv`), so
+/// that in PID-1 mode rein is still PID 1.
+pub fn command_via<S: AsRef<OsStr>, T: AsRef<OsStr>>(
+    mode: Mode,
+    wrapper: &[S],
+    args: &[T],
+) -> Command {
+    let mut cmd = match mode {
+        Mode::Pid1 => {
+            let p = ns_prefix().expect("call namespaces_available first");
+            let mut c = Command::new(p[0]);
+            c.args(&p[1..]).args(wrapper);
+            c
+        }
+        Mode::Plain => {
+            let mut c = Command::new(wrapper[0].as_ref());
+            c.args(&wrapper[1..]);
+            c
+        }
+    };
+    cmd.arg(rein()).args(args);
     cmd
 }
 
@@ -399,6 +435,65 @@ pub fn processes() -> Vec<Proc> {
         out.push(Proc { pid, ppid, state });
     }
     out
+}
+
+/// The `/proc/PID/ns/pid` link of `pid` (which PID namespace it is in), if it still exists.
+pub fn pid_ns(pid: i32) -> Option<PathBuf> {
+    std::fs::read_link(format!("/proc/{pid}/ns/pid")).ok()
+}
+
+/// Every process in the same PID namespace as `pid` (itself included).
+pub fn same_namespace(pid: i32) -> Vec<Proc> {
+    let ns = pid_ns(pid).expect("namespace of a live process");
+    processes()
+        .into_iter()
+        .filter(|p| pid_ns(p.pid).as_ref() == Some(&ns))
+        .collect()
+}
+
+/// Field `n` (1-based, as in proc(5): 3 is the state, 5 the pgrp, 8 the tpgid) of
+/// `/proc/PID/stat`, or `None` if the process is gone.
+pub fn stat_field(pid: i32, n: usize) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let close = text.rfind(')')?;
+    text[close + 1..]
+        .split_whitespace()
+        .nth(n.checked_sub(3)?)
+        .map(str::to_string)
+}
+
+/// The process state letter of `pid` (`S`, `R`, `T`, `Z`...), `None` if it is gone.
+pub fn state(pid: i32) -> Option<char> {
+    stat_field(pid, 3).and_then(|s| s.chars().next())
+}
+
+/// The value of `Key:` in `/proc/PID/status`, trimmed.
+pub fn status_field(pid: i32, key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines().find_map(|l| {
+        l.strip_prefix(key)?
+            .strip_prefix(':')
+            .map(|v| v.trim().to_string())
+    })
+}
+
+/// A `/proc/PID/status` signal mask (`SigBlk`, `SigIgn`, ...) as a number.
+pub fn status_mask(pid: i32, key: &str) -> Option<u64> {
+    u64::from_str_radix(&status_field(pid, key)?, 16).ok()
+}
+
+/// The direct children of `pid`, from `/proc/PID/task/PID/children`.
+pub fn children(pid: i32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// The kernel mask bit of signal `sig`.
+pub fn sigbit(sig: i32) -> u64 {
+    1u64 << (sig - 1)
 }
 
 /// Every process below `root` (not including it), following parent links.

@@ -16,3 +16,19 @@ mod harness;
 mod exit_status;
 // Stress and faults: 100k orphans, signal storms, fork failure, closed stderr, no /proc, regrouping.
 mod stress;
+// Forwarding of every signal to the group (or child), CHLD kept, no stop, no spawn race.
+mod signals;
+// The child's blocked mask and ignored set equal what rein was started with.
+mod sigstate;
+// Orphans never stay zombies (PID 1 and subreaper), coalesced SIGCHLD, exit status kept.
+mod reaping;
+// argv and envp pass through byte for byte.
+mod args_env;
+// rein drops its cwd and inherited fds after spawning; the child keeps them.
+mod hygiene;
+// An idle rein is blocked in one poll() with no timeout and never wakes.
+mod idle;
+// Log levels (-v, -vv, REIN_LOG), stderr only, silent by default.
+mod logging;
+// Terminal: the child gets the foreground (Ctrl-C, sh -i); a background rein leaves it alone.
+mod tty;
