@@ -148,6 +148,6 @@ meta=$out/meta.txt
   echo "mode: $([ "$quick" -eq 1 ] && echo quick || echo full)"
   echo "params: startup_runs=$startup_runs idle_secs=$idle_secs sig_count=$sig_count burst_rounds=$burst_rounds burst=$burst shutdown_runs=$shutdown_runs reap_rounds=$reap_rounds orphans=$orphans"
 } >"$meta"
-python3 scripts/bench_report.py --raw "$raw" --meta "$meta" --md "$docs_md" --svg "$docs_svg" \
+PYTHONDONTWRITEBYTECODE=1 python3 scripts/bench_report.py --raw "$raw" --meta "$meta" --md "$docs_md" --svg "$docs_svg" \
   "${inits[@]}"
 echo "raw samples: $raw; report: $docs_md; chart: $docs_svg" >&2
