@@ -13,7 +13,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use crate::sys::{self, RawMask};
 
 /// A signal read from the signalfd, with the sender's pid when the kernel knows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Received {
     /// The signal number.
     pub signo: i32,
@@ -28,6 +28,9 @@ pub struct Received {
 pub struct SignalSource {
     fd: OwnedFd,
 }
+
+/// How many signals one read takes at most.
+pub const BATCH: usize = 16;
 
 /// `sizeof(struct signalfd_siginfo)`.
 const SIGINFO_SIZE: usize = 128;
@@ -61,16 +64,26 @@ impl SignalSource {
         }
     }
 
-    /// Reads one pending signal without blocking; `None` when there is none left.
-    pub fn read(&self) -> io::Result<Option<Received>> {
-        let mut buf = [0u8; SIGINFO_SIZE];
-        match nix::unistd::read(self.fd.as_fd(), &mut buf) {
-            Ok(n) if n == SIGINFO_SIZE => Ok(Some(parse_siginfo(&buf))),
-            Ok(_) => Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
-            Err(Errno::EAGAIN) => Ok(None),
-            Err(Errno::EINTR) => Ok(None),
-            Err(e) => Err(e.into()),
+    /// Reads up to `out.len()` pending signals without blocking; returns how many. Fewer
+    /// than `out.len()` means none was left at that moment, so no extra read is needed to
+    /// find out (one `read` per wake-up in the usual case of a single signal).
+    pub fn read_batch(&self, out: &mut [Received; BATCH]) -> io::Result<usize> {
+        let mut buf = [0u8; SIGINFO_SIZE * BATCH];
+        let n = match nix::unistd::read(self.fd.as_fd(), &mut buf) {
+            Ok(n) => n,
+            Err(Errno::EAGAIN | Errno::EINTR) => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        let records = n / SIGINFO_SIZE;
+        for (slot, chunk) in out
+            .iter_mut()
+            .zip(buf[..records * SIGINFO_SIZE].chunks_exact(SIGINFO_SIZE))
+        {
+            let mut one = [0u8; SIGINFO_SIZE];
+            one.copy_from_slice(chunk);
+            *slot = parse_siginfo(&one);
         }
+        Ok(records)
     }
 
     /// The raw descriptor, for tests and diagnostics.

@@ -35,13 +35,19 @@ use std::os::unix::ffi::OsStrExt;
 /// Everything `main` does, given `argv` (without `argv[0]`) and the raw environment entries.
 /// Returns rein's exit code.
 pub fn main_with(args: Vec<OsString>, env: Vec<OsString>) -> u8 {
+    // One pass over the environment picks out rein's own variables; each option then looks
+    // only at those few instead of scanning the whole environment again.
+    let ours: Vec<&[u8]> = env
+        .iter()
+        .map(|e| e.as_bytes())
+        .filter(|e| e.starts_with(b"REIN_"))
+        .collect();
     let lookup = |key: &str| {
-        let prefix = format!("{key}=");
-        env.iter()
+        ours.iter()
             .rev()
-            .find(|e| e.as_bytes().starts_with(prefix.as_bytes()))
+            .find_map(|e| e.strip_prefix(key.as_bytes())?.strip_prefix(b"="))
             // The exact bytes: `cli::parse` rejects a value that is not UTF-8 and names it.
-            .map(|e| OsStr::from_bytes(&e.as_bytes()[prefix.len()..]).to_os_string())
+            .map(|v| OsStr::from_bytes(v).to_os_string())
     };
     let parsed = cli::parse(args, lookup);
     match parsed {

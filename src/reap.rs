@@ -18,43 +18,32 @@ pub struct Reaped {
     pub status: WaitStatus,
 }
 
-/// What a reaping pass found.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Pass {
-    /// Every child collected in this pass.
-    pub reaped: Vec<Reaped>,
-    /// `true` if rein has no children left at all (`ECHILD`).
-    pub no_children: bool,
-}
-
-/// Collects every exited child now, without blocking.
+/// Collects every exited child now, without blocking, handing each to `each` as it comes
+/// (nothing is buffered, so reaping 100,000 orphans costs no memory). Returns `true` if rein
+/// has no children left at all (`ECHILD`).
 ///
 /// `__WALL` also collects children whose exit signal is not SIGCHLD (clone(2) without
 /// SIGCHLD), which would otherwise stay zombies forever under a PID 1.
 ///
 /// # References
 /// - <https://man7.org/linux/man-pages/man2/waitpid.2.html>
-pub fn reap_zombies() -> Pass {
-    let mut pass = Pass::default();
+pub fn reap_zombies(mut each: impl FnMut(Reaped)) -> bool {
     let flags = WaitPidFlag::WNOHANG | WaitPidFlag::__WALL;
     loop {
         match waitpid(None::<Pid>, Some(flags)) {
             // Children exist but none has exited yet.
-            Ok(WaitStatus::StillAlive) => return pass,
+            Ok(WaitStatus::StillAlive) => return false,
             Ok(status) => {
                 if let Some(pid) = status.pid() {
                     // Only Exited and Signaled come back without WUNTRACED/WCONTINUED.
-                    pass.reaped.push(Reaped { pid, status });
+                    each(Reaped { pid, status });
                 }
             }
             Err(Errno::EINTR) => {}
-            Err(Errno::ECHILD) => {
-                pass.no_children = true;
-                return pass;
-            }
+            Err(Errno::ECHILD) => return true,
             Err(e) => {
                 log::warn!("waitpid failed: {e}");
-                return pass;
+                return false;
             }
         }
     }

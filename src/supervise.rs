@@ -11,9 +11,9 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::cli::Config;
-use crate::events::{Received, SignalSource};
+use crate::events::{BATCH, Received, SignalSource};
 use crate::leftovers::{self, Scope};
-use crate::reap::{self, Pass};
+use crate::reap::{self, Reaped};
 use crate::report::{ExitPolicy, Reason, Summary};
 use crate::shutdown::{Action, Phase, Shutdown};
 use crate::signals::{self, num};
@@ -47,6 +47,8 @@ pub struct Supervisor<'a> {
     terminated: BTreeSet<i32>,
     killed: BTreeSet<i32>,
     warned_no_proc: bool,
+    /// What the last reaping pass said: rein had no child left.
+    no_children: bool,
 }
 
 impl<'a> Supervisor<'a> {
@@ -78,6 +80,7 @@ impl<'a> Supervisor<'a> {
             terminated: BTreeSet::new(),
             killed: BTreeSet::new(),
             warned_no_proc: false,
+            no_children: false,
         }
     }
 
@@ -86,27 +89,44 @@ impl<'a> Supervisor<'a> {
         if let Some(sig) = pending {
             self.on_signal(sig);
         }
+        // The main child may have exited before the signalfd existed: reap once up front.
+        let mut reap_now = true;
+        let mut batch = [Received::default(); BATCH];
         loop {
             loop {
-                match source.read() {
-                    Ok(Some(rec)) => self.on_received(rec),
-                    Ok(None) => break,
+                let n = match source.read_batch(&mut batch) {
+                    Ok(n) => n,
                     Err(e) => {
                         log::warn!("reading signals failed: {e}");
                         break;
                     }
+                };
+                for rec in &batch[..n] {
+                    if rec.signo == num::CHLD {
+                        reap_now = true;
+                    } else {
+                        self.on_received(*rec);
+                    }
+                }
+                if n < BATCH {
+                    break;
                 }
             }
-            let pass = reap::reap_zombies();
-            self.on_reaped(&pass);
+            // Only SIGCHLD means a child may have exited; while shutting down, reap on every
+            // wake-up, since "all gone" is decided from the pass.
+            if reap_now || self.shutdown.phase() != Phase::Running {
+                reap_now = false;
+                let no_children = reap::reap_zombies(|r| self.on_reaped(r));
+                self.no_children = no_children;
+            }
             let now = Instant::now();
             for action in self.shutdown.on_time(now) {
                 self.act(action);
             }
-            if self.shutdown.phase() != Phase::Running && self.all_gone(&pass) {
+            if self.shutdown.phase() != Phase::Running && self.all_gone() {
                 return self.summary();
             }
-            let rescan = self.needs_rescan(&pass).then(|| now + RESCAN);
+            let rescan = self.needs_rescan().then(|| now + RESCAN);
             let deadline = [self.shutdown.next_deadline(), rescan]
                 .into_iter()
                 .flatten()
@@ -176,6 +196,15 @@ impl<'a> Supervisor<'a> {
         } else {
             kill(group, signal).or_else(|_| kill(main, signal))
         };
+        if result.is_ok() && leftovers::wakes_stopped(signal) {
+            // A stopped child would hold the stop signal pending until --kill-after or the
+            // runtime's SIGKILL; CONT lets it act on it now (a running child ignores CONT).
+            let _ = if self.cfg.single_child {
+                kill(main, Signal::SIGCONT)
+            } else {
+                kill(group, Signal::SIGCONT).or_else(|_| kill(main, Signal::SIGCONT))
+            };
+        }
         match result {
             Ok(()) => log::debug!(
                 "forwarded {} to {}{}",
@@ -207,25 +236,23 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    fn on_reaped(&mut self, pass: &Pass) {
-        for r in &pass.reaped {
-            if Some(r.pid) == self.main {
-                self.main = None;
-                self.main_end = ChildEnd::from_wait(r.status);
-                match self.main_end {
-                    Some(ChildEnd::Exited(c)) => log::info!("main child {} exited with {c}", r.pid),
-                    Some(ChildEnd::Signalled(s)) => {
-                        log::info!("main child {} killed by {}", r.pid, signals::name(s))
-                    }
-                    None => {}
-                }
-                let action = self.shutdown.on_main_exit(Instant::now());
-                self.act(action);
-            } else {
-                self.orphans_reaped += 1;
-                log::debug!("reaped pid {}: {:?}", r.pid, r.status);
-            }
+    fn on_reaped(&mut self, r: Reaped) {
+        if Some(r.pid) != self.main {
+            self.orphans_reaped += 1;
+            log::debug!("reaped pid {}: {:?}", r.pid, r.status);
+            return;
         }
+        self.main = None;
+        self.main_end = ChildEnd::from_wait(r.status);
+        match self.main_end {
+            Some(ChildEnd::Exited(c)) => log::info!("main child {} exited with {c}", r.pid),
+            Some(ChildEnd::Signalled(s)) => {
+                log::info!("main child {} killed by {}", r.pid, signals::name(s))
+            }
+            None => {}
+        }
+        let action = self.shutdown.on_main_exit(Instant::now());
+        self.act(action);
     }
 
     fn act(&mut self, action: Action) {
@@ -279,32 +306,33 @@ impl<'a> Supervisor<'a> {
     }
 
     fn signal_without_proc(&self, sig: Signal) {
-        match self.scope {
-            Scope::Namespace => {
-                let _ = kill(Pid::from_raw(-1), sig);
-            }
-            Scope::Descendants(_) => {
-                // The kernel does not hand out a pid that is still in use as a process group
-                // id, so while the main child's group has members, this reaches only them.
-                if let Some(group) = self.group {
-                    let _ = kill(Pid::from_raw(-group.as_raw()), sig);
-                }
-            }
+        let target = match self.scope {
+            Scope::Namespace => Pid::from_raw(-1),
+            // The kernel does not hand out a pid that is still in use as a process group id,
+            // so while the main child's group has members, this reaches only them.
+            Scope::Descendants(_) => match self.group {
+                Some(group) => Pid::from_raw(-group.as_raw()),
+                None => return,
+            },
+        };
+        let _ = kill(target, sig);
+        if leftovers::wakes_stopped(sig) {
+            let _ = kill(target, Signal::SIGCONT);
         }
     }
 
     /// Whether every leftover is gone: rein has no child, and as PID 1 nobody else is left in
     /// the namespace either.
-    fn all_gone(&self, pass: &Pass) -> bool {
-        pass.no_children
+    fn all_gone(&self) -> bool {
+        self.no_children
             && (self.scope != Scope::Namespace || !leftovers::namespace_has_others(self.me))
     }
 
-    fn needs_rescan(&self, pass: &Pass) -> bool {
+    fn needs_rescan(&self) -> bool {
         match self.shutdown.phase() {
             Phase::Running => false,
             Phase::Killing => true,
-            Phase::Draining { .. } => pass.no_children,
+            Phase::Draining { .. } => self.no_children,
         }
     }
 

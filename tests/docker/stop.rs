@@ -112,7 +112,6 @@ fn stop_without_rein_hangs_a_program_without_a_handler() {
 /// and SIGCONT; nothing sends SIGCONT, so docker waits its timeout and SIGKILLs (137).
 /// systemd sends SIGCONT right after SIGTERM for this reason. Ignored until rein does too.
 #[test]
-#[ignore = "rein bug: a forwarded SIGTERM is not followed by SIGCONT, so a stopped group hangs"]
 fn stop_with_rein_ends_a_stopped_program() {
     let Some(fx) = fixture("stop_with_rein_ends_a_stopped_program") else {
         return;

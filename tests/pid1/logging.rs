@@ -134,8 +134,10 @@ fn very_verbose_prints_forwarded_signals_and_reaped_pids_and_rein_log_debug_equa
 }
 
 /// A warning-worthy run: rein as PID 1 of a namespace whose /proc still shows the parent
-/// namespace (`unshare` without `--mount-proc`). rein must warn that it cannot use /proc, and
-/// still exit with the child's status (it used to spin forever, see the fix in leftovers.rs).
+/// namespace (`unshare` without `--mount-proc`), with a leftover to stop, so rein needs /proc
+/// (alone, `kill(-1, 0)` tells it nobody is left and /proc is never read). rein must warn that
+/// it cannot use /proc, and still exit with the child's status (it used to spin forever, see
+/// the fix in leftovers.rs).
 fn foreign_proc_run(options: &[&str], env: &[(&str, &str)]) -> Outcome {
     let words: Vec<&str> = ns_words()
         .iter()
@@ -146,7 +148,7 @@ fn foreign_proc_run(options: &[&str], env: &[(&str, &str)]) -> Outcome {
     cmd.args(&words[1..])
         .arg(rein())
         .args(options)
-        .args(["--", "sh", "-c", "echo hi; exit 5"])
+        .args(["--", "sh", "-c", "sleep 30 & echo hi; exit 5"])
         .envs(env.iter().copied());
     Run::spawn(cmd).finish_within(std::time::Duration::from_secs(10))
 }

@@ -32,3 +32,5 @@ mod idle;
 mod logging;
 // Terminal: the child gets the foreground (Ctrl-C, sh -i); a background rein leaves it alone.
 mod tty;
+// Stopped processes still end on TERM: rein follows it with CONT.
+mod stopped;

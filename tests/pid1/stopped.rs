@@ -1,0 +1,66 @@
+//! Processes stopped by job control still end on a stop signal: rein follows SIGTERM (its own,
+//! or a forwarded stopping signal) with SIGCONT, since a stopped process acts on nothing but
+//! SIGKILL and SIGCONT.
+
+use crate::harness::{Mode, Run, namespaces_available, run};
+
+#[test]
+fn a_stopped_leftover_gets_its_sigterm_without_waiting_for_the_grace() {
+    if !namespaces_available("a_stopped_leftover_gets_its_sigterm_without_waiting_for_the_grace") {
+        return;
+    }
+    for mode in [Mode::Pid1, Mode::Plain] {
+        // The leftover installs its TERM trap, then stops itself; the main child exits only
+        // once the leftover is in state T.
+        let script = "exec 3>&1; \
+             sh -c 'trap \"echo leftover-term >&3; exit 0\" TERM; kill -STOP $$; while :; do sleep 1; done' & \
+             p=$!; until grep -q '^State:.*T' /proc/$p/status; do :; done; exit 5";
+        let started = std::time::Instant::now();
+        let out = run(mode, &["-v", "--grace", "60s", "--", "sh", "-c", script]);
+        assert_eq!(out.code, Some(5), "{mode:?}: {out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("leftover-term"),
+            "{mode:?}: {out:?}"
+        );
+        assert!(out.stderr.contains("killed: 0"), "{mode:?}: {out:?}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{mode:?}: waited for the grace"
+        );
+    }
+}
+
+#[test]
+fn a_stopped_main_child_acts_on_a_forwarded_sigterm() {
+    if !namespaces_available("a_stopped_main_child_acts_on_a_forwarded_sigterm") {
+        return;
+    }
+    for mode in [Mode::Pid1, Mode::Plain] {
+        let mut r = Run::start(
+            mode,
+            &[
+                "--",
+                "sh",
+                "-c",
+                "trap 'echo main-term; exit 7' TERM; echo ready; while :; do sleep 1; done",
+            ],
+        );
+        r.expect_line("ready", |l| l == "ready");
+        let rein = r.rein_pid(mode);
+        // Stop the whole group as a terminal's Ctrl-Z would, then ask it to terminate.
+        r.signal(rein, nix::libc::SIGTSTP);
+        crate::harness::wait_until(
+            "the main child is stopped",
+            crate::harness::DEADLINE,
+            || {
+                crate::harness::descendants(rein)
+                    .iter()
+                    .any(|p| p.state == 'T')
+            },
+        );
+        r.signal(rein, nix::libc::SIGTERM);
+        r.expect_line("main-term", |l| l == "main-term");
+        let out = r.finish();
+        assert_eq!(out.code, Some(7), "{mode:?}: {out:?}");
+    }
+}
