@@ -11,6 +11,9 @@
 //!   then wait for stdin EOF.
 //! - `probe args ARGS...`: write argv (without argv[0]) then the environment, each entry
 //!   followed by a NUL, a `\n--env--\n` line between them, to stdout.
+//! - `probe groups`: print `groups G1 G2 ...`, the sorted result of getgroups(2).
+//! - `probe escalate`: try to become root again and print `setgid0 ERRNO`, `setuid0 ERRNO`
+//!   and `setgroups0 ERRNO` (0 when the call succeeded, which a dropped child must never see).
 #![allow(unsafe_code)]
 #![allow(
     missing_docs,
@@ -36,6 +39,8 @@ fn main() {
         "wrap" => wrap(&args[2..]),
         "orphans" => orphans(args[2].to_str().unwrap().parse().unwrap()),
         "args" => print_args(&args[2..]),
+        "groups" => groups(),
+        "escalate" => escalate(),
         _ => panic!("probe: unknown mode '{mode}'"),
     }
 }
@@ -196,4 +201,33 @@ fn print_args(args: &[std::ffi::OsString]) {
     let env = std::fs::read("/proc/self/environ").unwrap();
     out.write_all(&env).unwrap();
     let _ = out.as_raw_fd();
+}
+
+fn groups() {
+    let mut list = [0 as libc::gid_t; 256];
+    // SAFETY: the buffer holds 256 gid_t and we pass that length.
+    let n = unsafe { libc::getgroups(256, list.as_mut_ptr()) };
+    assert!(n >= 0, "getgroups: {}", std::io::Error::last_os_error());
+    let mut got: Vec<libc::gid_t> = list[..n as usize].to_vec();
+    got.sort_unstable();
+    let text: Vec<String> = got.iter().map(ToString::to_string).collect();
+    println!("groups {}", text.join(" "));
+}
+
+fn escalate() {
+    let errno = |rc: libc::c_int| {
+        if rc == 0 {
+            0
+        } else {
+            std::io::Error::last_os_error().raw_os_error().unwrap_or(-1)
+        }
+    };
+    // SAFETY: plain system calls with integer arguments.
+    let g = errno(unsafe { libc::setgid(0) });
+    // SAFETY: as above.
+    let u = errno(unsafe { libc::setuid(0) });
+    let root: [libc::gid_t; 1] = [0];
+    // SAFETY: a live one-element gid_t array and its length.
+    let s = errno(unsafe { libc::setgroups(1, root.as_ptr()) });
+    println!("setgid0 {g}\nsetuid0 {u}\nsetgroups0 {s}");
 }

@@ -14,3 +14,5 @@ mod harness;
 
 // Exit codes: 0..=255, 128+N, 127/126/125 and their messages.
 mod exit_status;
+// The grace period: leftovers get TERM, then KILL; setsid'd and double-forked ones too.
+mod shutdown;
