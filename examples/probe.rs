@@ -208,7 +208,7 @@ fn groups() {
     // SAFETY: the buffer holds 256 gid_t and we pass that length.
     let n = unsafe { libc::getgroups(256, list.as_mut_ptr()) };
     assert!(n >= 0, "getgroups: {}", std::io::Error::last_os_error());
-    let mut got: Vec<libc::gid_t> = list[..n as usize].to_vec();
+    let mut got: Vec<libc::gid_t> = list[..usize::try_from(n).unwrap()].to_vec();
     got.sort_unstable();
     let text: Vec<String> = got.iter().map(ToString::to_string).collect();
     println!("groups {}", text.join(" "));
