@@ -16,3 +16,7 @@ mod harness;
 mod exit_status;
 // The grace period: leftovers get TERM, then KILL; setsid'd and double-forked ones too.
 mod shutdown;
+// --timeout: 124, the timeout signal, escalation, no survivors.
+mod timeout;
+// --kill-after: SIGKILL for a child that ignores a forwarded stop, none for one that obeys.
+mod kill_after;
