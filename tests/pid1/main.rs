@@ -20,3 +20,5 @@ mod shutdown;
 mod timeout;
 // --kill-after: SIGKILL for a child that ignores a forwarded stop, none for one that obeys.
 mod kill_after;
+// --rewrite: TERM:QUIT, WINCH:drop, numbers, TSTP:STOP.
+mod rewrite;
