@@ -22,3 +22,5 @@ mod timeout;
 mod kill_after;
 // --rewrite: TERM:QUIT, WINCH:drop, numbers, TSTP:STOP.
 mod rewrite;
+// --exit-zero and --exit-zero-on-stop, both ways.
+mod exit_mapping;
