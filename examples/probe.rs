@@ -7,8 +7,8 @@
 //!   `ROLE SIGNO` to FILE per signal received. Both exit when stdin reaches EOF.
 //! - `probe wrap BLOCK IGNORE -- CMD...`: block the signals in BLOCK and ignore those in IGNORE
 //!   (comma-separated numbers, or `-`), then exec CMD: a caller that set up signal state.
-//! - `probe orphans N`: create N double-forked orphans that exit at once, print `done N`,
-//!   then wait for stdin EOF.
+//! - `probe orphans N`: create N double-forked orphans that exit at once, print `done N` once
+//!   all of them have exited, then wait for stdin EOF.
 //! - `probe args ARGS...`: write argv (without argv[0]) then the environment, each entry
 //!   followed by a NUL, a `\n--env--\n` line between them, to stdout.
 //! - `probe groups`: print `groups G1 G2 ...`, the sorted result of getgroups(2).
@@ -173,6 +173,11 @@ fn wrap(args: &[std::ffi::OsString]) {
 }
 
 fn orphans(n: usize) {
+    // Every orphan holds the write end of this pipe until it exits, so EOF on the read end
+    // means all of them are gone (exited; reaping them is rein's job).
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a live two-element array for pipe(2) to fill.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe");
     for _ in 0..n {
         // SAFETY: single-threaded; children only call fork and _exit.
         let pid = unsafe { libc::fork() };
@@ -185,6 +190,11 @@ fn orphans(n: usize) {
         // SAFETY: reaping our own direct child; the grandchild is the orphan.
         unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
     }
+    // SAFETY: closing our own copy of the write end, which nothing else here uses.
+    unsafe { libc::close(fds[1]) };
+    // SAFETY: the read end is ours alone; File takes over closing it.
+    let mut done = unsafe { std::fs::File::from_raw_fd(fds[0]) };
+    let _ = done.read_to_end(&mut Vec::new());
     println!("done {n}");
     std::io::stdout().flush().unwrap();
     let mut sink = Vec::new();
