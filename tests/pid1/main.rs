@@ -24,3 +24,5 @@ mod kill_after;
 mod rewrite;
 // --exit-zero and --exit-zero-on-stop, both ways.
 mod exit_mapping;
+// --status-file: contents for each ending, counters, atomic replacement.
+mod status_file;
