@@ -18,6 +18,9 @@ const KEYS: [&str; 8] = [
     "leftovers_killed",
 ];
 
+/// Arguments after `--status-file`, rein's expected code, and expected fields.
+type Case<'a> = (&'a [&'a str], i32, &'a [(&'a str, &'a str)]);
+
 fn modes(test: &str) -> Vec<Mode> {
     if namespaces_available(test) {
         vec![Mode::Pid1, Mode::Plain]
@@ -51,7 +54,7 @@ fn status_file_describes_exit_signal_timeout_and_exec_failure() {
     for mode in modes("status_file_describes_each_ending") {
         let dir = TempDir::new("status");
         let path = dir.join("s.json");
-        let cases: [(&[&str], i32, &[(&str, &str)]); 5] = [
+        let cases: [Case; 5] = [
             (
                 &["sh", "-c", "exit 3"],
                 3,
