@@ -26,3 +26,5 @@ mod rewrite;
 mod exit_mapping;
 // --status-file: contents for each ending, counters, atomic replacement.
 mod status_file;
+// --pdeathsig: the parent dies, the child gets the signal (rewritten), rein exits.
+mod pdeathsig;
