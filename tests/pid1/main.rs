@@ -28,3 +28,5 @@ mod exit_mapping;
 mod status_file;
 // --pdeathsig: the parent dies, the child gets the signal (rewritten), rein exits.
 mod pdeathsig;
+// --pause: holds the namespace, reaps joined processes' orphans, exits 0 on TERM/INT.
+mod pause;
