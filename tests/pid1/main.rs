@@ -30,3 +30,5 @@ mod status_file;
 mod pdeathsig;
 // --pause: holds the namespace, reaps joined processes' orphans, exits 0 on TERM/INT.
 mod pause;
+// --user: ids, exact groups, account variables, no_new_privs, no way back to root.
+mod user;
