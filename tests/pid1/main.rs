@@ -32,3 +32,5 @@ mod pdeathsig;
 mod pause;
 // --user: ids, exact groups, account variables, no_new_privs, no way back to root.
 mod user;
+// LISTEN_PID: rein's own pid becomes the child's; anything else passes through.
+mod listen_pid;
