@@ -115,6 +115,8 @@ pub struct Run {
     stdout: Arc<Mutex<Vec<u8>>>,
     stderr: Arc<Mutex<Vec<u8>>>,
     exited: Receiver<ExitStatus>,
+    /// Disconnects when the stderr reader has seen EOF.
+    stderr_done: Receiver<()>,
     status: Option<ExitStatus>,
 }
 
@@ -160,7 +162,9 @@ impl Run {
             }
         });
         let se = Arc::clone(&stderr);
+        let (stderr_tx, stderr_done) = channel::<()>();
         std::thread::spawn(move || {
+            let _done = stderr_tx;
             let mut buf = [0u8; 4096];
             while let Ok(n) = err.read(&mut buf) {
                 if n == 0 {
@@ -182,6 +186,7 @@ impl Run {
             stdout,
             stderr,
             exited,
+            stderr_done,
             status: None,
         }
     }
@@ -267,13 +272,17 @@ impl Run {
             },
         };
         self.status = Some(status);
-        // The output threads end at EOF, which may come a moment after exit: wait for it.
+        // The output threads end at EOF, which may come a moment after exit: wait for it on
+        // both streams (stderr too, or a one-line error could be missed).
         let deadline = Instant::now() + DEADLINE;
         while self
             .lines
             .recv_timeout(deadline.saturating_duration_since(Instant::now()))
             .is_ok()
         {}
+        let _ = self
+            .stderr_done
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()));
         Outcome {
             code: status.code(),
             stdout: self.stdout.lock().unwrap().clone(),
