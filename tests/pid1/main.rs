@@ -34,3 +34,5 @@ mod pause;
 mod user;
 // LISTEN_PID: rein's own pid becomes the child's; anything else passes through.
 mod listen_pid;
+// REIN_* twins: each has an effect, a flag wins; bad values give 125 before the child runs.
+mod env_twins;
