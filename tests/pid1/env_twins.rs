@@ -107,6 +107,10 @@ const LEFTOVER: &str =
     r#"sh -c "trap 'echo handled; exit 0' TERM; sleep 1000 & echo ready; wait" & read x; exit 0"#;
 const IGNORES_TERM: &str = r#"trap '' TERM; sleep 1000 & echo ready; wait"#;
 const DIES: &str = "echo ready; exec sleep 1000";
+/// For --timeout rows: no ready line, which a short timeout could beat.
+const SLEEPS: &str = "exec sleep 1000";
+// Rows whose child must set traps before a --timeout fires use 1 s, a wide margin on a busy
+// machine; the other timeout rows need nothing from the child.
 /// Reports the first of several signals it gets.
 const TRAPS: &str = r#"for s in HUP TERM USR1 USR2; do trap "echo got $s; exit 0" $s; done; sleep 1000 & echo ready; wait"#;
 /// A main child and a grandchild (in the same group) that each report USR1.
@@ -151,19 +155,19 @@ fn each_variable_has_an_effect_and_a_flag_wins_over_it() {
             "REIN_TIMEOUT",
             &[("REIN_TIMEOUT", "200ms")],
             &[],
-            Some(DIES),
+            Some(SLEEPS),
         )
         .code(124),
         row(
             "-T over REIN_TIMEOUT",
             &[("REIN_TIMEOUT", "1h")],
             &["-T", "200ms"],
-            Some(DIES),
+            Some(SLEEPS),
         )
         .code(124),
         row(
             "REIN_TIMEOUT_SIGNAL",
-            &[("REIN_TIMEOUT", "200ms"), ("REIN_TIMEOUT_SIGNAL", "USR2")],
+            &[("REIN_TIMEOUT", "1s"), ("REIN_TIMEOUT_SIGNAL", "USR2")],
             &[],
             Some(TRAPS),
         )
@@ -171,7 +175,7 @@ fn each_variable_has_an_effect_and_a_flag_wins_over_it() {
         .has("got USR2"),
         row(
             "--timeout-signal over REIN_TIMEOUT_SIGNAL",
-            &[("REIN_TIMEOUT", "200ms"), ("REIN_TIMEOUT_SIGNAL", "USR2")],
+            &[("REIN_TIMEOUT", "1s"), ("REIN_TIMEOUT_SIGNAL", "USR2")],
             &["--timeout-signal", "HUP"],
             Some(TRAPS),
         )

@@ -482,17 +482,27 @@ pub fn alive(pid: i32) -> bool {
     stat_field(pid, 0).is_some_and(|s| s != "Z" && s != "X")
 }
 
-/// Waits until `pid` has `sig` in its blocked mask (rein has set itself up and will catch it).
+/// Waits until `pid` is rein (exec'd, not a forked `unshare` still on its way there) and has
+/// `sig` in its blocked mask, so rein will catch it. Checking the mask alone is not enough:
+/// `unshare` forks with INT and TERM blocked and restores the mask before exec, and a TERM
+/// that arrives in between is dropped by the new namespace's init.
 pub fn wait_blocked(pid: i32, sig: i32) {
-    wait_until(&format!("pid {pid} blocks signal {sig}"), DEADLINE, || {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|t| {
-                let line = t.lines().find(|l| l.starts_with("SigBlk:"))?.to_string();
-                u64::from_str_radix(line["SigBlk:".len()..].trim(), 16).ok()
-            })
-            .is_some_and(|m| m & (1 << (sig - 1)) != 0)
-    });
+    wait_until(
+        &format!("rein (pid {pid}) blocks signal {sig}"),
+        DEADLINE,
+        || {
+            let is_rein = std::fs::read_link(format!("/proc/{pid}/exe"))
+                .is_ok_and(|e| e == Path::new(rein()));
+            is_rein
+                && std::fs::read_to_string(format!("/proc/{pid}/status"))
+                    .ok()
+                    .and_then(|t| {
+                        let line = t.lines().find(|l| l.starts_with("SigBlk:"))?.to_string();
+                        u64::from_str_radix(line["SigBlk:".len()..].trim(), 16).ok()
+                    })
+                    .is_some_and(|m| m & (1 << (sig - 1)) != 0)
+        },
+    );
 }
 
 /// Every process (host view) whose environment contains `mark` (`KEY=VALUE`): a way to find

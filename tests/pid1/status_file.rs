@@ -207,3 +207,24 @@ fn a_missing_status_directory_fails_before_the_child_runs() {
     assert_eq!(out.code, Some(125), "{out:?}");
     assert!(!marker.exists(), "the child ran although rein failed");
 }
+
+#[test]
+fn verbose_prints_the_exit_summary_and_quiet_prints_nothing() {
+    let out = run(Mode::Plain, &["-v", "sh", "-c", "exit 3"]);
+    assert_eq!(out.code, Some(3));
+    let summary: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("exiting 3 (exited)"))
+        .collect();
+    assert_eq!(summary.len(), 1, "{out:?}");
+    for needle in [
+        " INFO: ",
+        "main child exited with 3",
+        "orphans reaped: 0",
+        "leftovers terminated: 0, killed: 0",
+    ] {
+        assert!(summary[0].contains(needle), "{needle}: {out:?}");
+    }
+    assert_eq!(run(Mode::Plain, &["sh", "-c", "exit 3"]).stderr, "");
+}
