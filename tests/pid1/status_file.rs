@@ -5,7 +5,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::harness::{Mode, Run, TempDir, namespaces_available, probe, read_status, run, with_sh};
+use crate::harness::{
+    DEADLINE, Mode, Run, TempDir, descendants, namespaces_available, ns_members, probe,
+    read_status, run, wait_until, with_sh,
+};
 
 const KEYS: [&str; 8] = [
     "exit_code",
@@ -123,6 +126,16 @@ fn status_file_counts_orphans_and_leftovers() {
         let path_s = path.display().to_string();
         let mut run = Run::start(mode, &["--status-file", &path_s, &p, "orphans", "3"]);
         run.expect_line("done", |l| l == "done 3");
+        // The orphans have closed their pipe, but may not have finished exiting: wait until
+        // only rein and the probe are alive, so none of them counts as a leftover.
+        let rein = run.rein_pid(mode);
+        wait_until("the orphans are dead", DEADLINE, || {
+            let live = match mode {
+                Mode::Pid1 => ns_members(rein),
+                Mode::Plain => descendants(rein),
+            };
+            live.iter().filter(|p| p.state != 'Z').count() == if mode == Mode::Pid1 { 2 } else { 1 }
+        });
         assert_eq!(run.finish_within(Duration::from_secs(10)).code, Some(0));
         let st = read_status(&path);
         expect(
