@@ -22,6 +22,27 @@ use crate::{detach, log as rlog, signals, sys, user};
 /// Runs `cfg` with the environment `env` (exact `KEY=VALUE` entries); returns rein's exit code.
 pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
     let start = Instant::now();
+    // rein changes to / once the child runs (see `detach`), so a relative --status-file is
+    // resolved against the directory rein was started in now, not when it is written.
+    let resolved_cfg;
+    let cfg = match &cfg.status_file {
+        Some(path) if path.is_relative() => match std::path::absolute(path) {
+            Ok(abs) => {
+                resolved_cfg = Config {
+                    status_file: Some(abs),
+                    ..cfg.clone()
+                };
+                &resolved_cfg
+            }
+            Err(e) => {
+                return fail(&format!(
+                    "cannot write status file '{}': {e}",
+                    path.display()
+                ));
+            }
+        },
+        _ => cfg,
+    };
     let resolved = match &cfg.user {
         Some((u, g)) => match user::resolve(u, g.as_deref()) {
             Ok(r) => Some(r),
