@@ -241,3 +241,22 @@ fn verbose_prints_the_exit_summary_and_quiet_prints_nothing() {
     }
     assert_eq!(run(Mode::Plain, &["sh", "-c", "exit 3"]).stderr, "");
 }
+
+#[test]
+fn a_relative_status_path_is_relative_to_reins_starting_directory() {
+    // rein changes to / once the child runs (so it pins no mount); the status file must still
+    // land where the caller meant, next to where rein was started.
+    for mode in modes("a_relative_status_path") {
+        let dir = TempDir::new("relative");
+        let mut cmd =
+            crate::harness::command(mode, &["--status-file", "s.json", "sh", "-c", "exit 8"]);
+        cmd.current_dir(&dir.0);
+        let out = Run::spawn(cmd).finish_within(Duration::from_secs(10));
+        assert_eq!(out.code, Some(8), "{mode:?}: {out:?}");
+        assert_eq!(
+            read_status(&dir.join("s.json"))["exit_code"],
+            "8",
+            "{mode:?}"
+        );
+    }
+}
