@@ -104,3 +104,31 @@ fn as_pid1_the_death_of_the_process_outside_the_namespace_counts() {
     wait_until("rein wrote its status file", DEADLINE, || status.exists());
     assert_eq!(read_status(&status)["exit_code"], "5");
 }
+
+#[test]
+fn pause_mode_stops_when_its_parent_dies_with_pdeathsig_term() {
+    let dir = TempDir::new("pdeath-pause");
+    let status = dir.join("s.json");
+    let mut cmd = Command::new("sh");
+    cmd.args([
+        "-c",
+        r#""$REIN" --pause -p TERM --status-file "$STATUS" & echo rein $!; wait"#,
+    ])
+    .env("REIN", rein())
+    .env("STATUS", &status);
+    let mut run = Run::spawn(cmd);
+    let l = run.expect_line("rein PID", |l| l.starts_with("rein "));
+    let rein_pid: i32 = l["rein ".len()..].parse().unwrap();
+    let _guard = KillOnDrop(rein_pid);
+    crate::harness::wait_blocked(rein_pid, 15);
+    run.signal(run.pid() as i32, 9);
+    wait_until("rein exits after its parent died", DEADLINE, || {
+        !alive(rein_pid)
+    });
+    wait_until("rein wrote its status file", DEADLINE, || status.exists());
+    let st = read_status(&status);
+    assert_eq!(
+        (st["exit_code"].as_str(), st["reason"].as_str()),
+        ("0", "stopped")
+    );
+}
