@@ -10,10 +10,13 @@
 //!   disposition SIG_DFL, 32 and 33 included, which glibc's posix_spawn leaves ignored), block
 //!   the signals in BLOCK and ignore those in IGNORE (comma-separated numbers, or `-`), then
 //!   exec CMD: a caller that set up signal state.
-//! - `probe orphans N`: create N double-forked orphans that exit at once, print `done N`,
-//!   then wait for stdin EOF.
+//! - `probe orphans N`: create N double-forked orphans that exit at once, print `done N` once
+//!   all of them have exited, then wait for stdin EOF.
 //! - `probe args ARGS...`: write argv (without argv[0]) then the environment, each entry
 //!   followed by a NUL, a `\n--env--\n` line between them, to stdout.
+//! - `probe groups`: print `groups G1 G2 ...`, the sorted result of getgroups(2).
+//! - `probe escalate`: try to become root again and print `setgid0 ERRNO`, `setuid0 ERRNO`
+//!   and `setgroups0 ERRNO` (0 when the call succeeded, which a dropped child must never see).
 //! - `probe execenv ENTRY... -- PATH ARGS...`: `execve` PATH with exactly the ENTRY byte strings
 //!   as its environment (entries without `=`, duplicates and non-UTF-8 bytes included), which
 //!   no shell or std `Command` can produce.
@@ -77,6 +80,8 @@ fn main() {
             args[2].to_str().unwrap().parse().unwrap(),
             args.get(3).map(|c| c.to_str().unwrap().parse().unwrap()),
         ),
+        "groups" => groups(),
+        "escalate" => escalate(),
         _ => panic!("probe: unknown mode '{mode}'"),
     }
 }
@@ -232,6 +237,11 @@ fn wrap(args: &[std::ffi::OsString]) {
 }
 
 fn orphans(n: usize) {
+    // Every orphan holds the write end of this pipe until it exits, so EOF on the read end
+    // means all of them are gone (exited; reaping them is rein's job).
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is a live two-element array for pipe(2) to fill.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe");
     for _ in 0..n {
         // SAFETY: single-threaded; children only call fork and _exit.
         let pid = unsafe { libc::fork() };
@@ -244,6 +254,11 @@ fn orphans(n: usize) {
         // SAFETY: reaping our own direct child; the grandchild is the orphan.
         unsafe { libc::waitpid(pid, std::ptr::null_mut(), 0) };
     }
+    // SAFETY: closing our own copy of the write end, which nothing else here uses.
+    unsafe { libc::close(fds[1]) };
+    // SAFETY: the read end is ours alone; File takes over closing it.
+    let mut done = unsafe { std::fs::File::from_raw_fd(fds[0]) };
+    let _ = done.read_to_end(&mut Vec::new());
     println!("done {n}");
     std::io::stdout().flush().unwrap();
     let mut sink = Vec::new();
@@ -589,4 +604,33 @@ fn burst(n: usize, exit: Option<i32>) {
     std::io::stdout().flush().unwrap();
     let mut sink = Vec::new();
     let _ = std::io::stdin().read_to_end(&mut sink);
+}
+
+fn groups() {
+    let mut list = [0 as libc::gid_t; 256];
+    // SAFETY: the buffer holds 256 gid_t and we pass that length.
+    let n = unsafe { libc::getgroups(256, list.as_mut_ptr()) };
+    assert!(n >= 0, "getgroups: {}", std::io::Error::last_os_error());
+    let mut got: Vec<libc::gid_t> = list[..usize::try_from(n).unwrap()].to_vec();
+    got.sort_unstable();
+    let text: Vec<String> = got.iter().map(ToString::to_string).collect();
+    println!("groups {}", text.join(" "));
+}
+
+fn escalate() {
+    let errno = |rc: libc::c_int| {
+        if rc == 0 {
+            0
+        } else {
+            std::io::Error::last_os_error().raw_os_error().unwrap_or(-1)
+        }
+    };
+    // SAFETY: plain system calls with integer arguments.
+    let g = errno(unsafe { libc::setgid(0) });
+    // SAFETY: as above.
+    let u = errno(unsafe { libc::setuid(0) });
+    let root: [libc::gid_t; 1] = [0];
+    // SAFETY: a live one-element gid_t array and its length.
+    let s = errno(unsafe { libc::setgroups(1, root.as_ptr()) });
+    println!("setgid0 {g}\nsetuid0 {u}\nsetgroups0 {s}");
 }

@@ -22,6 +22,30 @@ use crate::{detach, log as rlog, signals, sys, user};
 /// Runs `cfg` with the environment `env` (exact `KEY=VALUE` entries); returns rein's exit code.
 pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
     let start = Instant::now();
+    // Taken first, so that a parent dying at any point of the set-up below is noticed when
+    // --pdeathsig is armed, not only one dying between two adjacent calls there.
+    let parent = getppid();
+    // rein changes to / once the child runs (see `detach`), so a relative --status-file is
+    // resolved against the directory rein was started in now, not when it is written.
+    let resolved_cfg;
+    let cfg = match &cfg.status_file {
+        Some(path) if path.is_relative() => match std::path::absolute(path) {
+            Ok(abs) => {
+                resolved_cfg = Config {
+                    status_file: Some(abs),
+                    ..cfg.clone()
+                };
+                &resolved_cfg
+            }
+            Err(e) => {
+                return fail(&format!(
+                    "cannot write status file '{}': {e}",
+                    path.display()
+                ));
+            }
+        },
+        _ => cfg,
+    };
     let resolved = match &cfg.user {
         Some((u, g)) => match user::resolve(u, g.as_deref()) {
             Ok(r) => Some(r),
@@ -39,7 +63,7 @@ pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
         Err(e) => return fail(&format!("failed to block signals: {e}")),
     };
     register_subreaper();
-    let pending = arm_pdeathsig(cfg.pdeathsig);
+    let pending = arm_pdeathsig(cfg.pdeathsig, parent);
 
     let main = if cfg.pause {
         None
@@ -104,11 +128,10 @@ fn register_subreaper() {
 }
 
 /// Arms `--pdeathsig`. The parent may already have died before the prctl (tini and bwrap
-/// leave that window open): compare the parent before and after, and if it changed, act on the
-/// signal at once. Returns the signal to handle immediately, if so.
-fn arm_pdeathsig(sig: Option<i32>) -> Option<i32> {
+/// leave that window open): compare `parent`, read when rein started, with the parent after,
+/// and if it changed, act on the signal at once. Returns the signal to handle immediately.
+fn arm_pdeathsig(sig: Option<i32>, parent: Pid) -> Option<i32> {
     let sig = sig?;
-    let parent = getppid();
     if let Err(e) = sys::set_pdeathsig(sig) {
         log::warn!("failed to set the parent-death signal: {e}");
         return None;

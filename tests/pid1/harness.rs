@@ -552,3 +552,107 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// `sh -c SCRIPT` as rein's PROGRAM and ARGS. Scripts read their inputs from environment
+/// variables (set on the rein command; rein passes them through), which avoids nested quoting.
+pub fn sh(script: &str) -> Vec<String> {
+    vec!["sh".into(), "-c".into(), script.into()]
+}
+
+/// `args` followed by `sh -c SCRIPT`.
+pub fn with_sh(args: &[&str], script: &str) -> Vec<String> {
+    let mut v: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    v.extend(sh(script));
+    v
+}
+
+/// Reads the status file, a flat JSON object of numbers, strings and `null` on one line, into
+/// key -> raw value (strings without their quotes). Panics if it is not exactly that shape.
+pub fn read_status(path: &Path) -> std::collections::BTreeMap<String, String> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("read status file {}: {e}", path.display()));
+    assert!(text.ends_with("}\n"), "status file not one line: {text:?}");
+    assert_eq!(
+        text.lines().count(),
+        1,
+        "status file not one line: {text:?}"
+    );
+    let body = text
+        .trim_end()
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .unwrap_or_else(|| panic!("not a JSON object: {text:?}"));
+    body.split(',')
+        .map(|kv| {
+            let (k, v) = kv
+                .split_once(':')
+                .unwrap_or_else(|| panic!("bad member {kv:?} in {text:?}"));
+            let k = k.strip_prefix('"').and_then(|k| k.strip_suffix('"'));
+            let k = k.unwrap_or_else(|| panic!("bad key in {text:?}"));
+            (k.to_string(), v.trim_matches('"').to_string())
+        })
+        .collect()
+}
+
+/// Whether `pid` exists and is not a zombie.
+pub fn alive(pid: i32) -> bool {
+    stat_field(pid, 3).is_some_and(|s| s != "Z" && s != "X")
+}
+
+/// Waits until `pid` is rein (exec'd, not a forked `unshare` still on its way there) and has
+/// `sig` in its blocked mask, so rein will catch it. Checking the mask alone is not enough:
+/// `unshare` forks with INT and TERM blocked and restores the mask before exec, and a TERM
+/// that arrives in between is dropped by the new namespace's init.
+pub fn wait_blocked(pid: i32, sig: i32) {
+    wait_until(
+        &format!("rein (pid {pid}) blocks signal {sig}"),
+        DEADLINE,
+        || {
+            let is_rein = std::fs::read_link(format!("/proc/{pid}/exe"))
+                .is_ok_and(|e| e == Path::new(rein()));
+            is_rein
+                && std::fs::read_to_string(format!("/proc/{pid}/status"))
+                    .ok()
+                    .and_then(|t| {
+                        let line = t.lines().find(|l| l.starts_with("SigBlk:"))?.to_string();
+                        u64::from_str_radix(line["SigBlk:".len()..].trim(), 16).ok()
+                    })
+                    .is_some_and(|m| m & (1 << (sig - 1)) != 0)
+        },
+    );
+}
+
+/// Every process (host view) whose environment contains `mark` (`KEY=VALUE`): a way to find
+/// every process of one run, whatever session or parent it ended up with.
+pub fn marked(mark: &str) -> Vec<i32> {
+    processes()
+        .into_iter()
+        .filter(|p| {
+            std::fs::read(format!("/proc/{}/environ", p.pid))
+                .is_ok_and(|e| e.split(|&b| b == 0).any(|kv| kv == mark.as_bytes()))
+        })
+        .map(|p| p.pid)
+        .collect()
+}
+
+/// A fresh `KEY=VALUE` marker for `marked`.
+pub fn new_mark(tag: &str) -> (String, String) {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    (
+        "REIN_TEST_MARK".into(),
+        format!("{}-{tag}-{n}", std::process::id()),
+    )
+}
+
+/// Every process (host view) in the PID namespace of `pid`, `pid` included.
+pub fn ns_members(pid: i32) -> Vec<Proc> {
+    let ns = |p: i32| std::fs::read_link(format!("/proc/{p}/ns/pid")).ok();
+    let Some(target) = ns(pid) else {
+        return Vec::new();
+    };
+    processes()
+        .into_iter()
+        .filter(|p| ns(p.pid).as_ref() == Some(&target))
+        .collect()
+}

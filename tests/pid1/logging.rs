@@ -150,7 +150,7 @@ fn foreign_proc_run(options: &[&str], env: &[(&str, &str)]) -> Outcome {
         .args(options)
         .args(["--", "sh", "-c", "sleep 30 & echo hi; exit 5"])
         .envs(env.iter().copied());
-    Run::spawn(cmd).finish_within(std::time::Duration::from_secs(10))
+    Run::spawn(cmd).finish_within(crate::harness::DEADLINE)
 }
 
 #[test]

@@ -34,3 +34,25 @@ mod logging;
 mod tty;
 // Stopped processes still end on TERM: rein follows it with CONT.
 mod stopped;
+// The grace period: leftovers get TERM, then KILL; setsid'd and double-forked ones too.
+mod shutdown;
+// --timeout: 124, the timeout signal, escalation, no survivors.
+mod timeout;
+// --kill-after: SIGKILL for a child that ignores a forwarded stop, none for one that obeys.
+mod kill_after;
+// --rewrite: TERM:QUIT, WINCH:drop, numbers, TSTP:STOP.
+mod rewrite;
+// --exit-zero and --exit-zero-on-stop, both ways.
+mod exit_mapping;
+// --status-file: contents for each ending, counters, atomic replacement.
+mod status_file;
+// --pdeathsig: the parent dies, the child gets the signal (rewritten), rein exits.
+mod pdeathsig;
+// --pause: holds the namespace, reaps joined processes' orphans, exits 0 on TERM/INT.
+mod pause;
+// --user: ids, exact groups, account variables, no_new_privs, no way back to root.
+mod user;
+// LISTEN_PID: rein's own pid becomes the child's; anything else passes through.
+mod listen_pid;
+// REIN_* twins: each has an effect, a flag wins; bad values give 125 before the child runs.
+mod env_twins;

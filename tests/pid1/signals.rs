@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::harness::{
     DEADLINE, Mode, Run, TempDir, children, command, namespaces_available, probe, sigbit, state,
@@ -327,7 +327,7 @@ fn a_signal_sent_during_the_spawn_is_forwarded_after_exec() {
             if spawn_in_progress(rein) {
                 early += 1;
             }
-            let out = run.finish_within(Duration::from_secs(10));
+            let out = run.finish_within(crate::harness::DEADLINE);
             assert_eq!(out.code, Some(143), "{mode:?}: {out:?}");
         }
         assert!(

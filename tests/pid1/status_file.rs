@@ -1,0 +1,262 @@
+//! `--status-file PATH`: one JSON object describing the run, replaced atomically.
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::harness::{
+    DEADLINE, Mode, Run, TempDir, descendants, namespaces_available, ns_members, probe,
+    read_status, run, wait_until, with_sh,
+};
+
+const KEYS: [&str; 8] = [
+    "exit_code",
+    "signal",
+    "reason",
+    "child_exit_code",
+    "runtime_ms",
+    "orphans_reaped",
+    "leftovers_terminated",
+    "leftovers_killed",
+];
+
+/// Arguments after `--status-file`, rein's expected code, and expected fields.
+type Case<'a> = (&'a [&'a str], i32, &'a [(&'a str, &'a str)]);
+
+fn modes(test: &str) -> Vec<Mode> {
+    if namespaces_available(test) {
+        vec![Mode::Pid1, Mode::Plain]
+    } else {
+        vec![Mode::Plain]
+    }
+}
+
+/// Runs rein with `--status-file` and `args`; returns its code and the file's fields.
+fn status_of(mode: Mode, path: &Path, args: &[&str]) -> (Option<i32>, BTreeMap<String, String>) {
+    let mut all = vec!["--status-file", path.to_str().unwrap()];
+    all.extend(args);
+    let out = run(mode, &all);
+    let st = read_status(path);
+    let keys: Vec<&str> = st.keys().map(String::as_str).collect();
+    let mut want = KEYS.to_vec();
+    want.sort_unstable();
+    assert_eq!(keys, want, "{mode:?} {args:?}: {st:?}");
+    assert!(st["runtime_ms"].parse::<u64>().is_ok(), "{st:?}");
+    (out.code, st)
+}
+
+fn expect(st: &BTreeMap<String, String>, pairs: &[(&str, &str)], what: &str) {
+    for (k, v) in pairs {
+        assert_eq!(st[*k], *v, "{what}: {k} in {st:?}");
+    }
+}
+
+#[test]
+fn status_file_describes_exit_signal_timeout_and_exec_failure() {
+    for mode in modes("status_file_describes_each_ending") {
+        let dir = TempDir::new("status");
+        let path = dir.join("s.json");
+        let cases: [Case; 5] = [
+            (
+                &["sh", "-c", "exit 3"],
+                3,
+                &[
+                    ("exit_code", "3"),
+                    ("signal", "null"),
+                    ("reason", "exited"),
+                    ("child_exit_code", "3"),
+                ],
+            ),
+            (
+                &["sh", "-c", "kill -KILL $$"],
+                137,
+                &[
+                    ("exit_code", "137"),
+                    ("signal", "9"),
+                    ("reason", "signalled"),
+                    ("child_exit_code", "null"),
+                ],
+            ),
+            (
+                &["--timeout", "200ms", "sleep", "1000"],
+                124,
+                &[
+                    ("exit_code", "124"),
+                    ("signal", "15"),
+                    ("reason", "timeout"),
+                    ("child_exit_code", "null"),
+                ],
+            ),
+            (
+                &["rein-no-such-program"],
+                127,
+                &[
+                    ("exit_code", "127"),
+                    ("signal", "null"),
+                    ("reason", "exec-failed"),
+                    ("child_exit_code", "null"),
+                ],
+            ),
+            (
+                &["sh", "-c", "exit 127"],
+                127,
+                &[
+                    ("exit_code", "127"),
+                    ("signal", "null"),
+                    ("reason", "exited"),
+                    ("child_exit_code", "127"),
+                ],
+            ),
+        ];
+        for (args, code, pairs) in cases {
+            let (got, st) = status_of(mode, &path, args);
+            assert_eq!(got, Some(code), "{mode:?} {args:?}");
+            expect(&st, pairs, &format!("{mode:?} {args:?}"));
+        }
+    }
+}
+
+#[test]
+fn status_file_counts_orphans_and_leftovers() {
+    for mode in modes("status_file_counts_orphans_and_leftovers") {
+        let dir = TempDir::new("counts");
+        let path = dir.join("s.json");
+        let p = probe().display().to_string();
+        let path_s = path.display().to_string();
+        let mut run = Run::start(mode, &["--status-file", &path_s, &p, "orphans", "3"]);
+        run.expect_line("done", |l| l == "done 3");
+        // The orphans have closed their pipe, but may not have finished exiting: wait until
+        // only rein and the probe are alive, so none of them counts as a leftover.
+        let rein = run.rein_pid(mode);
+        wait_until("the orphans are dead", DEADLINE, || {
+            let live = match mode {
+                Mode::Pid1 => ns_members(rein),
+                Mode::Plain => descendants(rein),
+            };
+            live.iter().filter(|p| p.state != 'Z').count() == if mode == Mode::Pid1 { 2 } else { 1 }
+        });
+        assert_eq!(run.finish_within(Duration::from_secs(10)).code, Some(0));
+        let st = read_status(&path);
+        expect(
+            &st,
+            &[
+                ("orphans_reaped", "3"),
+                ("leftovers_terminated", "0"),
+                ("leftovers_killed", "0"),
+            ],
+            &format!("{mode:?} orphans"),
+        );
+        // A TERM-ignoring leftover: terminated, then killed at the grace.
+        let script = r#"sh -c 'trap "" TERM; echo ready; exec sleep 1000' & read x; exit 0"#;
+        let path_s = path.display().to_string();
+        let mut run = Run::start(
+            mode,
+            &with_sh(&["-t", "300ms", "--status-file", &path_s], script),
+        );
+        run.expect_line("ready", |l| l == "ready");
+        let out = run.finish_within(Duration::from_secs(10));
+        assert_eq!(out.code, Some(0), "{out:?}");
+        let st = read_status(&path);
+        expect(
+            &st,
+            &[
+                ("orphans_reaped", "1"),
+                ("leftovers_terminated", "1"),
+                ("leftovers_killed", "1"),
+            ],
+            &format!("{mode:?} leftover"),
+        );
+    }
+}
+
+#[test]
+fn status_file_replaces_an_existing_file_atomically() {
+    let dir = TempDir::new("atomic");
+    let path = dir.join("s.json");
+    std::fs::write(&path, "old contents that are longer than the new JSON object, much longer, really much longer than it, padding padding padding padding padding padding padding padding padding padding\n").unwrap();
+    // A second name for the old file: an in-place rewrite would change what it shows.
+    let old = dir.join("old-link");
+    std::fs::hard_link(&path, &old).unwrap();
+    let inode = std::fs::metadata(&path).unwrap().ino();
+    let (code, st) = status_of(Mode::Plain, &path, &["sh", "-c", "exit 6"]);
+    assert_eq!(code, Some(6));
+    assert_eq!(st["exit_code"], "6");
+    assert_ne!(
+        std::fs::metadata(&path).unwrap().ino(),
+        inode,
+        "the status file was rewritten in place, not renamed over"
+    );
+    assert!(
+        std::fs::read_to_string(&old)
+            .unwrap()
+            .starts_with("old contents")
+    );
+    let mut names: Vec<String> = std::fs::read_dir(&dir.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["old-link", "s.json"],
+        "a temporary file was left behind"
+    );
+}
+
+#[test]
+fn a_missing_status_directory_fails_before_the_child_runs() {
+    let dir = TempDir::new("missing");
+    let marker = dir.join("ran");
+    let mut cmd = crate::harness::command(
+        Mode::Plain,
+        &with_sh(
+            &["--status-file", "/rein-missing-dir/s.json"],
+            r#"touch "$MARKER""#,
+        ),
+    );
+    cmd.env("MARKER", &marker);
+    let out = Run::spawn(cmd).finish_within(Duration::from_secs(10));
+    assert_eq!(out.code, Some(125), "{out:?}");
+    assert!(!marker.exists(), "the child ran although rein failed");
+}
+
+#[test]
+fn verbose_prints_the_exit_summary_and_quiet_prints_nothing() {
+    let out = run(Mode::Plain, &["-v", "sh", "-c", "exit 3"]);
+    assert_eq!(out.code, Some(3));
+    let summary: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("exiting 3 (exited)"))
+        .collect();
+    assert_eq!(summary.len(), 1, "{out:?}");
+    for needle in [
+        " INFO: ",
+        "main child exited with 3",
+        "orphans reaped: 0",
+        "leftovers terminated: 0, killed: 0",
+    ] {
+        assert!(summary[0].contains(needle), "{needle}: {out:?}");
+    }
+    assert_eq!(run(Mode::Plain, &["sh", "-c", "exit 3"]).stderr, "");
+}
+
+#[test]
+fn a_relative_status_path_is_relative_to_reins_starting_directory() {
+    // rein changes to / once the child runs (so it pins no mount); the status file must still
+    // land where the caller meant, next to where rein was started.
+    for mode in modes("a_relative_status_path") {
+        let dir = TempDir::new("relative");
+        let mut cmd =
+            crate::harness::command(mode, &["--status-file", "s.json", "sh", "-c", "exit 8"]);
+        cmd.current_dir(&dir.0);
+        let out = Run::spawn(cmd).finish_within(Duration::from_secs(10));
+        assert_eq!(out.code, Some(8), "{mode:?}: {out:?}");
+        assert_eq!(
+            read_status(&dir.join("s.json"))["exit_code"],
+            "8",
+            "{mode:?}"
+        );
+    }
+}
