@@ -656,3 +656,27 @@ pub fn ns_members(pid: i32) -> Vec<Proc> {
         .filter(|p| ns(p.pid).as_ref() == Some(&target))
         .collect()
 }
+
+/// Gives `cmd` the pseudo-terminal `slave` as stdin, stdout, stderr and controlling terminal:
+/// the process starts a new session (`setsid`) and claims the slave (`TIOCSCTTY`), as a login
+/// or `docker run -it` would.
+pub fn on_controlling_tty(cmd: &mut Command, slave: &std::os::fd::OwnedFd) {
+    use std::os::unix::process::CommandExt;
+    let stdio = || Stdio::from(slave.try_clone().expect("dup pty slave"));
+    cmd.stdin(stdio()).stdout(stdio()).stderr(stdio());
+    let hook = || {
+        // SAFETY: setsid has no arguments and is async-signal-safe.
+        if unsafe { nix::libc::setsid() } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // SAFETY: stdin is the pty slave (std set it up before this hook); TIOCSCTTY with
+        // argument 0 makes it the controlling terminal of this new session.
+        if unsafe { nix::libc::ioctl(0, nix::libc::TIOCSCTTY, 0) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    };
+    // SAFETY: the hook makes two async-signal-safe system calls and allocates nothing on
+    // success.
+    unsafe { cmd.pre_exec(hook) };
+}

@@ -5,7 +5,6 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
@@ -487,22 +486,8 @@ fn a_child_that_closes_and_reopens_its_terminal_still_gets_signals() {
         Mode::Pid1,
         &[s("--"), s(probe()), s("tty"), s(&file), s("9")],
     );
-    cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
-        .stdout(Stdio::from(slave.try_clone().unwrap()))
-        .stderr(Stdio::from(slave));
-    let make_controlling_tty = || {
-        // SAFETY: setsid is an async-signal-safe system call on the new process.
-        if unsafe { nix::libc::setsid() } < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        // SAFETY: as above; TIOCSCTTY takes an integer and descriptor 0 is the pty slave.
-        if unsafe { nix::libc::ioctl(0, nix::libc::TIOCSCTTY, 0) } < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(())
-    };
-    // SAFETY: the hook makes only async-signal-safe system calls and allocates nothing.
-    unsafe { cmd.pre_exec(make_controlling_tty) };
+    harness::on_controlling_tty(&mut cmd, &slave);
+    drop(slave);
     let mut child = cmd.spawn().unwrap();
     // The parent's copies of the slave were moved into `cmd`; drop them so EOF can come.
     drop(cmd);

@@ -8,9 +8,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::OwnedFd;
-use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus};
 use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 
@@ -30,28 +28,8 @@ struct TtyRun {
 impl TtyRun {
     fn start(mut cmd: Command) -> TtyRun {
         let pty = nix::pty::openpty(None, None).expect("openpty");
-        let slave = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
-        cmd.stdin(slave(&pty.slave))
-            .stdout(slave(&pty.slave))
-            .stderr(slave(&pty.slave))
-            .env("PS1", "$ ")
-            .env("TERM", "dumb")
-            .env_remove("ENV");
-        let hook = || {
-            // SAFETY: setsid has no arguments and is async-signal-safe.
-            if unsafe { nix::libc::setsid() } < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            // SAFETY: stdin is the pty slave (std set it up before this hook); TIOCSCTTY with
-            // argument 0 makes it the controlling terminal of this new session.
-            if unsafe { nix::libc::ioctl(0, nix::libc::TIOCSCTTY, 0) } < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        };
-        // SAFETY: the hook makes two async-signal-safe system calls and allocates nothing on
-        // success.
-        unsafe { cmd.pre_exec(hook) };
+        crate::harness::on_controlling_tty(&mut cmd, &pty.slave);
+        cmd.env("PS1", "$ ").env("TERM", "dumb").env_remove("ENV");
         let mut child = cmd.spawn().expect("spawn on the pty");
         drop(cmd);
         drop(pty.slave);
