@@ -107,14 +107,11 @@ pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
     summary.exit_code
 }
 
-/// Blocks every signal rein catches; returns the mask and ignored set rein was started with,
-/// which the main child gets back.
+/// Blocks every signal rein catches; returns the mask rein was started with, which the main
+/// child gets back.
 fn block_signals() -> std::io::Result<SignalState> {
     let mask = sys::sigprocmask(libc::SIG_BLOCK, Some(signals::caught_mask()))?;
-    let ignored = (1..=signals::MAX_SIGNAL)
-        .filter(|&s| s != signals::num::KILL && s != signals::num::STOP && sys::is_ignored(s))
-        .fold(0, |m, s| m | signals::bit(s));
-    Ok(SignalState { mask, ignored })
+    Ok(SignalState { mask })
 }
 
 /// `PR_SET_CHILD_SUBREAPER`, always: as PID 1 it changes nothing, elsewhere it makes orphans

@@ -22,17 +22,19 @@ use nix::fcntl::OFlag;
 use nix::libc;
 use nix::unistd::{ForkResult, Gid, Pid, Uid, fork, pipe2};
 
-use crate::signals;
 use crate::sys::{self, RawMask};
 use crate::terminal::Terminal;
 
 /// The signal state rein was started with, which the main child gets back.
+///
+/// Only the mask needs restoring. Dispositions pass through untouched: rein installs no
+/// handler and changes no disposition (its C `main` even skips Rust's SIGPIPE set-up), fork
+/// copies them, and exec keeps every `SIG_IGN`. So `nohup`-style ignores reach the child
+/// without rein having to query 62 signals at start-up and set them again after fork.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SignalState {
     /// The blocked mask rein inherited.
     pub mask: RawMask,
-    /// The signals whose disposition was `SIG_IGN` when rein started.
-    pub ignored: RawMask,
 }
 
 /// Who the main child runs as, when `--user` asks for a change.
@@ -99,17 +101,23 @@ unsafe impl Send for CVec {}
 unsafe impl Sync for CVec {}
 
 impl CVec {
-    fn new(items: impl IntoIterator<Item = Vec<u8>>) -> io::Result<Self> {
-        let mut bytes: Vec<Vec<u8>> = Vec::new();
-        for mut b in items {
+    fn new<B: AsRef<[u8]>>(items: impl IntoIterator<Item = B>) -> io::Result<Self> {
+        let items = items.into_iter();
+        let mut bytes: Vec<Vec<u8>> = Vec::with_capacity(items.size_hint().0);
+        for item in items {
+            let b = item.as_ref();
             if b.contains(&0) {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     "argument contains a NUL byte",
                 ));
             }
-            b.push(0);
-            bytes.push(b);
+            // Sized for the NUL from the start: growing each string by one byte reallocated
+            // every argument and environment entry (a quarter of rein's start-up instructions).
+            let mut c = Vec::with_capacity(b.len() + 1);
+            c.extend_from_slice(b);
+            c.push(0);
+            bytes.push(c);
         }
         let mut ptrs: Vec<*mut libc::c_char> =
             bytes.iter_mut().map(|b| b.as_mut_ptr().cast()).collect();
@@ -140,18 +148,23 @@ pub fn spawn_main_child(plan: Plan<'_>) -> Result<Pid, SpawnError> {
         .ok_or_else(|| SpawnError::NotFound(io::ErrorKind::NotFound.into()))?;
     let setup = |e| SpawnError::Setup("prepare the command", e);
     let paths = CVec::new(candidates(program.as_bytes(), &plan.env)).map_err(setup)?;
-    let argv = CVec::new(plan.command.iter().map(|a| a.as_bytes().to_vec())).map_err(setup)?;
-    let mut env_items: Vec<Vec<u8>> = plan.env.iter().map(|e| e.as_bytes().to_vec()).collect();
+    let argv = CVec::new(plan.command.iter().map(|a| a.as_bytes())).map_err(setup)?;
     let listen_slot = if plan.fix_listen_pid {
-        env_items.iter().position(|e| e.starts_with(b"LISTEN_PID="))
+        plan.env
+            .iter()
+            .position(|e| e.as_bytes().starts_with(b"LISTEN_PID="))
     } else {
         None
     };
     // The slot is rewritten in the child; reserve room for "LISTEN_PID=" and any pid.
-    if let Some(i) = listen_slot {
-        env_items[i] = b"LISTEN_PID=0000000000".to_vec();
-    }
-    let envp = CVec::new(env_items).map_err(setup)?;
+    let envp = CVec::new(plan.env.iter().enumerate().map(|(i, e)| {
+        if Some(i) == listen_slot {
+            b"LISTEN_PID=0000000000".as_slice()
+        } else {
+            e.as_bytes()
+        }
+    }))
+    .map_err(setup)?;
     let image = Image {
         paths,
         argv,
@@ -267,11 +280,6 @@ fn become_main_child(
         });
         if rc != 0 {
             return rc;
-        }
-    }
-    for sig in 1..=signals::MAX_SIGNAL {
-        if restore.ignored & signals::bit(sig) != 0 {
-            sys::ignore_after_fork(sig);
         }
     }
     if let Some(i) = image.listen_slot {

@@ -84,29 +84,6 @@ pub fn signalfd(mask: RawMask) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Whether signal `sig`'s disposition is `SIG_IGN`, read without changing it.
-pub fn is_ignored(sig: libc::c_int) -> bool {
-    let mut old = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
-    // SAFETY: a null new action only queries; `old` is valid writable storage for one sigaction.
-    let rc = unsafe { libc::sigaction(sig, std::ptr::null(), old.as_mut_ptr()) };
-    if rc != 0 {
-        return false;
-    }
-    // SAFETY: sigaction returned 0, so it filled `old` (and it was zeroed before anyway).
-    let old = unsafe { old.assume_init() };
-    old.sa_sigaction == libc::SIG_IGN
-}
-
-/// Async-signal-safe `signal(sig, SIG_IGN)` for use between fork and exec.
-pub fn ignore_after_fork(sig: libc::c_int) -> libc::c_int {
-    let mut act = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
-    // SAFETY: `act` is zeroed storage for one sigaction; setting its handler field makes it a
-    // complete SIG_IGN action with an empty mask and no flags.
-    unsafe { (*act.as_mut_ptr()).sa_sigaction = libc::SIG_IGN };
-    // SAFETY: `act` points to an initialised sigaction; the old-action pointer is null.
-    unsafe { libc::sigaction(sig, act.as_ptr(), std::ptr::null_mut()) }
-}
-
 /// `close_range(first, ~0, 0)`: closes every descriptor from `first` up.
 ///
 /// # References
