@@ -4,7 +4,7 @@
 //! `--timeout`).
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
@@ -84,11 +84,6 @@ impl SignalSource {
             *slot = parse_siginfo(&one);
         }
         Ok(records)
-    }
-
-    /// The raw descriptor, for tests and diagnostics.
-    pub fn raw_fd(&self) -> i32 {
-        self.fd.as_raw_fd()
     }
 }
 

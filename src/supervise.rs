@@ -184,56 +184,36 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// `kill(-pgid, sig)` to the main child's group, or `kill(pid, sig)` with `--single-child`.
-    /// If the group is gone (the child moved to another group or session), the pid still is.
+    /// `kill(-pgid, sig)` to the main child's group, or `kill(pid, sig)` with `--single-child`,
+    /// by number, so real-time signals take the same path as the classic ones.
     fn send_to_main(&self, main: Pid, sig: i32) {
-        let Ok(signal) = Signal::try_from(sig) else {
-            return self.send_raw(main, sig);
-        };
-        let group = Pid::from_raw(-main.as_raw());
-        let result = if self.cfg.single_child {
-            kill(main, signal)
-        } else {
-            kill(group, signal).or_else(|_| kill(main, signal))
-        };
-        if result.is_ok() && leftovers::wakes_stopped(signal) {
-            // A stopped child would hold the stop signal pending until --kill-after or the
-            // runtime's SIGKILL; CONT lets it act on it now (a running child ignores CONT).
-            let _ = if self.cfg.single_child {
-                kill(main, Signal::SIGCONT)
-            } else {
-                kill(group, Signal::SIGCONT).or_else(|_| kill(main, Signal::SIGCONT))
-            };
-        }
-        match result {
-            Ok(()) => log::debug!(
-                "forwarded {} to {}{}",
-                signals::name(sig),
-                if self.cfg.single_child {
-                    "pid "
+        match self.deliver(main, sig) {
+            Ok(()) => {
+                if Signal::try_from(sig).is_ok_and(leftovers::wakes_stopped) {
+                    // A stopped child would hold the stop signal pending until --kill-after or
+                    // the runtime's SIGKILL; CONT lets it act on it now (a running child
+                    // ignores CONT).
+                    let _ = self.deliver(main, num::CONT);
+                }
+                let to = if self.cfg.single_child {
+                    "pid"
                 } else {
-                    "group "
-                },
-                main
-            ),
-            Err(e) => log::warn!("failed to forward {} to {}: {e}", signals::name(sig), main),
+                    "group"
+                };
+                log::debug!("forwarded {} to {to} {main}", signals::name(sig));
+            }
+            Err(e) => log::warn!("failed to forward {} to {main}: {e}", signals::name(sig)),
         }
     }
 
-    /// Real-time signals have no `nix::Signal` variant; send them by number.
-    fn send_raw(&self, main: Pid, sig: i32) {
-        let target = if self.cfg.single_child {
-            main.as_raw()
-        } else {
-            -main.as_raw()
-        };
-        let ok = crate::sys::kill_raw(target, sig)
-            || (!self.cfg.single_child && crate::sys::kill_raw(main.as_raw(), sig));
-        if ok {
-            log::debug!("forwarded {} to {}", signals::name(sig), target);
-        } else {
-            log::warn!("failed to forward {} to {}", signals::name(sig), main);
+    /// Sends `sig` to the main child's group, or to its pid with `--single-child`. If the group
+    /// is gone (the child moved to another group or session), the pid still is.
+    fn deliver(&self, main: Pid, sig: i32) -> std::io::Result<()> {
+        if self.cfg.single_child {
+            return crate::sys::kill_raw(main.as_raw(), sig);
         }
+        crate::sys::kill_raw(-main.as_raw(), sig)
+            .or_else(|_| crate::sys::kill_raw(main.as_raw(), sig))
     }
 
     fn on_reaped(&mut self, r: Reaped) {

@@ -157,8 +157,13 @@ pub fn set_pdeathsig(sig: libc::c_int) -> io::Result<()> {
 }
 
 /// `kill(pid, sig)` for any signal number, real-time ones included (nix's `Signal` has only
-/// the classic ones). Returns whether the signal was sent.
-pub fn kill_raw(pid: libc::pid_t, sig: libc::c_int) -> bool {
+/// the classic ones).
+pub fn kill_raw(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
     // SAFETY: integer arguments only.
-    unsafe { libc::kill(pid, sig) == 0 }
+    let rc = unsafe { libc::kill(pid, sig) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
