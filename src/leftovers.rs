@@ -160,10 +160,7 @@ pub fn signal_leftovers(scope: Scope, sig: Signal, me: i32) -> Option<Vec<i32>> 
             let targets = select(scope, &procs, me);
             if !targets.is_empty() || procs.iter().any(|p| p.pid != me) {
                 // Everyone but rein, in one call that no concurrent fork can escape.
-                let _ = kill(Pid::from_raw(-1), sig);
-                if wakes_stopped(sig) {
-                    let _ = kill(Pid::from_raw(-1), Signal::SIGCONT);
-                }
+                let _ = kill_and_wake(Pid::from_raw(-1), sig);
             }
             Some(targets)
         }
@@ -193,6 +190,16 @@ pub fn wakes_stopped(sig: Signal) -> bool {
         sig,
         Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT | Signal::SIGHUP
     )
+}
+
+/// `kill(target, sig)`, followed by SIGCONT when `sig` asks the target to end (see
+/// [`wakes_stopped`]).
+pub fn kill_and_wake(target: Pid, sig: Signal) -> nix::Result<()> {
+    kill(target, sig)?;
+    if wakes_stopped(sig) {
+        let _ = kill(target, Signal::SIGCONT);
+    }
+    Ok(())
 }
 
 /// The descendants of `root` found by following `/proc/PID/task/TID/children` down the tree:
@@ -244,11 +251,7 @@ fn signal_if_still_child_of(pid: i32, parents: &BTreeSet<i32>, sig: Signal) -> b
         }
         // Kernels before 5.3 have no pidfd: accept the (tiny) reuse window of plain kill.
         Err(e) if e.raw_os_error() == Some(nix::libc::ENOSYS) => {
-            let sent = kill(Pid::from_raw(pid), sig).is_ok();
-            if sent && wakes_stopped(sig) {
-                let _ = kill(Pid::from_raw(pid), Signal::SIGCONT);
-            }
-            sent
+            kill_and_wake(Pid::from_raw(pid), sig).is_ok()
         }
         Err(_) => false,
     }

@@ -295,10 +295,7 @@ impl<'a> Supervisor<'a> {
                 None => return,
             },
         };
-        let _ = kill(target, sig);
-        if leftovers::wakes_stopped(sig) {
-            let _ = kill(target, Signal::SIGCONT);
-        }
+        let _ = leftovers::kill_and_wake(target, sig);
     }
 
     /// Whether every leftover is gone: rein has no child, and as PID 1 nobody else is left in
