@@ -5,7 +5,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -96,11 +96,6 @@ fn parse_siginfo(buf: &[u8; SIGINFO_SIZE]) -> Received {
         code: i32::from_ne_bytes(word(8)),
         pid: u32::from_ne_bytes(word(12)),
     }
-}
-
-/// How long until `deadline`, for logs.
-pub fn until(deadline: Instant) -> Duration {
-    deadline.saturating_duration_since(Instant::now())
 }
 
 #[cfg(test)]

@@ -7,26 +7,30 @@
 //! - `reap`: collecting exited children; `leftovers`: finding and stopping what remains;
 //! - `shutdown`: the timers (grace, `--kill-after`, `--timeout`) as a pure state machine;
 //! - `supervise`: the event loop; `run`: the steps of one run in order;
-//! - `status`, `report`: exit codes, the summary and the status file;
-//! - `user`: `--user` lookups; `detach`: letting go of cwd and inherited descriptors;
-//! - `sys`: the raw system calls (one of two modules allowed `unsafe`, with `spawn`).
+//! - `exit_code`: exit codes and the `--exit-zero` policy; `summary`: the summary line and the
+//!   status file's JSON; `status_file`: writing that file safely;
+//! - `account`: `--user` lookups in /etc/passwd and /etc/group; `credentials`: dropping
+//!   privileges in the child; `detach`: letting go of cwd and inherited descriptors;
+//! - `sys`: the raw system calls (allowed `unsafe`, with `spawn` and `credentials`).
 
+pub mod account;
 pub mod cli;
+pub mod credentials;
 pub mod detach;
 pub mod events;
+pub mod exit_code;
 pub mod leftovers;
 pub mod log;
 pub mod reap;
-pub mod report;
 pub mod run;
 pub mod shutdown;
 pub mod signals;
 pub mod spawn;
-pub mod status;
+pub mod status_file;
+pub mod summary;
 pub mod supervise;
 pub mod sys;
 pub mod terminal;
-pub mod user;
 pub mod values;
 
 use std::ffi::{OsStr, OsString};
@@ -65,7 +69,7 @@ pub fn main_with(args: Vec<OsString>, env: Vec<OsString>) -> u8 {
         }
         Err(e) => {
             log::say(&format!("{e} (see 'rein --help')"));
-            status::REIN_FAILED
+            exit_code::REIN_FAILED
         }
     }
 }

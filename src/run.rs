@@ -12,12 +12,13 @@ use nix::unistd::{Pid, getpid, getppid};
 
 use crate::cli::Config;
 use crate::events::SignalSource;
-use crate::report::{Reason, Summary, check_status_dir, write_atomically};
+use crate::exit_code::{self, REIN_FAILED, Reason};
 use crate::spawn::{self, Plan, SignalState, SpawnError};
-use crate::status::{self, REIN_FAILED};
+use crate::status_file::{check_status_dir, write_atomically};
+use crate::summary::Summary;
 use crate::supervise::Supervisor;
 use crate::terminal::Terminal;
-use crate::{detach, log as rlog, signals, sys, user};
+use crate::{account, detach, log as rlog, signals, sys};
 
 /// Runs `cfg` with the environment `env` (exact `KEY=VALUE` entries); returns rein's exit code.
 pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
@@ -47,7 +48,7 @@ pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
         _ => cfg,
     };
     let resolved = match &cfg.user {
-        Some((u, g)) => match user::resolve(u, g.as_deref()) {
+        Some((u, g)) => match account::resolve(u, g.as_deref()) {
             Ok(r) => Some(r),
             Err(e) => return fail(&e),
         },
@@ -70,7 +71,7 @@ pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
     } else {
         let mut env = env;
         if let Some(r) = &resolved {
-            user::add_account_env(&mut env, r.account.as_ref());
+            account::add_account_env(&mut env, r.account.as_ref());
         }
         let me = getpid().as_raw().to_string();
         let fix_listen_pid = env
@@ -154,11 +155,11 @@ fn exec_failed(cfg: &Config, e: SpawnError, start: Instant) -> u8 {
         .unwrap_or_default();
     let (code, message) = match e {
         SpawnError::NotFound(err) => (
-            status::NOT_FOUND,
+            exit_code::NOT_FOUND,
             format!("cannot run '{program}': {}", os_message(&err)),
         ),
         SpawnError::CannotExecute(err) => (
-            status::CANNOT_EXECUTE,
+            exit_code::CANNOT_EXECUTE,
             format!("cannot run '{program}': {}", os_message(&err)),
         ),
         SpawnError::Setup(step, err) => (
@@ -200,8 +201,8 @@ fn fail_with_child(main: Option<Pid>) -> u8 {
     loop {
         match waitpid(None::<Pid>, None) {
             Ok(st) if st.pid() == Some(main) => {
-                return status::ChildEnd::from_wait(st)
-                    .map_or(REIN_FAILED, status::ChildEnd::exit_code);
+                return exit_code::ChildEnd::from_wait(st)
+                    .map_or(REIN_FAILED, exit_code::ChildEnd::exit_code);
             }
             Ok(WaitStatus::StillAlive) | Ok(_) => {}
             Err(nix::errno::Errno::EINTR) => {}

@@ -12,12 +12,12 @@ use nix::unistd::Pid;
 
 use crate::cli::Config;
 use crate::events::{BATCH, Received, SignalSource};
+use crate::exit_code::{ChildEnd, ExitPolicy, Reason};
 use crate::leftovers::{self, Scope};
 use crate::reap::{self, Reaped};
-use crate::report::{ExitPolicy, Reason, Summary};
 use crate::shutdown::{Action, Phase, Shutdown};
 use crate::signals::{self, num};
-use crate::status::ChildEnd;
+use crate::summary::Summary;
 
 /// How often rein re-scans for leftovers while it cannot rely on SIGCHLD alone: after SIGKILL
 /// (a process forked during the kill is not yet dead), and as PID 1 for processes that joined

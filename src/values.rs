@@ -84,7 +84,7 @@ pub fn parse_rewrite(text: &str) -> Result<(i32, Option<i32>), String> {
     Ok((from, Some(signals::parse_signal(to)?)))
 }
 
-/// Splits `USER[:GROUP]` into its parts; both must be non-empty. Looking them up is `user.rs`'s
+/// Splits `USER[:GROUP]` into its parts; both must be non-empty. Looking them up is `account.rs`'s
 /// job.
 pub fn parse_user_spec(text: &str) -> Result<(String, Option<String>), String> {
     let bad =

@@ -22,10 +22,10 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
+use rein::account::resolve_in;
 use rein::cli::{self, Parsed};
 use rein::leftovers::parse_stat;
 use rein::signals::{self, MAX_SIGNAL, parse_signal};
-use rein::user::resolve_in;
 use rein::values::{parse_duration, parse_exit_code, parse_rewrite, parse_user_spec};
 
 /// The longest duration rein accepts: ten years of 366 days (`values.rs`).

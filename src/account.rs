@@ -9,7 +9,7 @@ use std::fs;
 
 use nix::unistd::{Gid, Uid};
 
-use crate::spawn::Credentials;
+use crate::credentials::Credentials;
 
 /// A resolved `--user`: the credentials, and the account's passwd entry when it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
