@@ -11,7 +11,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::cli::Config;
-use crate::events::{BATCH, Received, SignalSource};
+use crate::events::{BATCH, Received, SI_USER, SignalSource};
 use crate::exit_code::{ChildEnd, ExitPolicy, Reason};
 use crate::leftovers::{self, Scope};
 use crate::reap::{self, Reaped};
@@ -24,9 +24,6 @@ use crate::summary::Summary;
 /// the namespace from outside (they are not rein's children, so their exit sends no SIGCHLD).
 /// Only ever used during shutdown; an idle rein has no timer at all.
 const RESCAN: Duration = Duration::from_millis(20);
-
-/// `si_code` of a signal sent with kill(2).
-const SI_USER: i32 = 0;
 
 /// The running state of one supervision.
 #[derive(Debug)]
@@ -144,6 +141,18 @@ impl<'a> Supervisor<'a> {
     fn on_received(&mut self, rec: Received) {
         // A SIGPIPE that rein's own write to a closed stderr raised is rein's, not the child's.
         if rec.signo == num::PIPE && rec.code == SI_USER && i32::try_from(rec.pid) == Ok(self.me) {
+            return;
+        }
+        // A fault's number is forwarded only when a process sent it; rein's own faults never
+        // get here (the kernel forces them, see `signals::FAULTS`).
+        if signals::classify(rec.signo) == signals::Action::ForwardIfSent
+            && !rec.sent_by_a_process()
+        {
+            log::debug!(
+                "{} from the kernel (si_code {}) dropped",
+                signals::name(rec.signo),
+                rec.code
+            );
             return;
         }
         log::trace!("received {} from pid {}", signals::name(rec.signo), rec.pid);
