@@ -1,7 +1,8 @@
 //! rein: a tiny init for containers. The binary's `main.rs` only converts `argv`/`envp` and
 //! calls [`main_with`]; everything else lives in one module per job:
 //!
-//! - `cli`, `values`: the command line, its `REIN_*` twins and option values;
+//! - `options`: the one table of options, their twins and `--help`;
+//! - `cli`, `values`: parsing the command line, its `REIN_*` twins and option values;
 //! - `signals`, `events`: which signals rein catches and how it waits for them (signalfd);
 //! - `spawn`, `terminal`: starting the main child, its process group and the terminal;
 //! - `reap`: collecting exited children; `leftovers`: finding and stopping what remains;
@@ -21,6 +22,7 @@ pub mod events;
 pub mod exit_code;
 pub mod leftovers;
 pub mod log;
+pub mod options;
 pub mod reap;
 pub mod run;
 pub mod shutdown;
@@ -56,7 +58,7 @@ pub fn main_with(args: Vec<OsString>, env: Vec<OsString>) -> u8 {
     let parsed = cli::parse(args, lookup);
     match parsed {
         Ok(cli::Parsed::Help) => {
-            print_out(&cli::usage());
+            print_out(&options::usage());
             0
         }
         Ok(cli::Parsed::Version) => {
@@ -64,7 +66,7 @@ pub fn main_with(args: Vec<OsString>, env: Vec<OsString>) -> u8 {
             0
         }
         Ok(cli::Parsed::Run(cfg)) => {
-            log::init(cfg.verbosity, lookup("REIN_LOG"));
+            log::init(cfg.verbosity, lookup(options::LOG_VARIABLE));
             run::run(&cfg, env)
         }
         Err(e) => {

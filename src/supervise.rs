@@ -165,9 +165,11 @@ impl<'a> Supervisor<'a> {
             return; // the reaping pass after every wake-up handles it
         }
         let Some(main) = self.main else {
+            // In pause mode the --pdeathsig signal stops rein too, whatever it is: it cannot be
+            // told from the same signal sent by kill(2) (both are SI_USER).
             if self.cfg.pause
                 && self.shutdown.phase() == Phase::Running
-                && (sig == num::TERM || sig == num::INT)
+                && (sig == num::TERM || sig == num::INT || Some(sig) == self.cfg.pdeathsig)
             {
                 log::info!("{} received, stopping", signals::name(sig));
                 let action = self.shutdown.on_main_exit(Instant::now());
