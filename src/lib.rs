@@ -40,7 +40,7 @@ use std::os::unix::ffi::OsStrExt;
 
 /// Everything `main` does, given `argv` (without `argv[0]`) and the raw environment entries.
 /// Returns rein's exit code.
-pub fn main_with(args: Vec<OsString>, env: Vec<OsString>) -> u8 {
+pub fn main_with(args: Vec<OsString>, mut env: Vec<OsString>) -> u8 {
     // One pass over the environment picks out rein's own variables; each option then looks
     // only at those few instead of scanning the whole environment again.
     let ours: Vec<&[u8]> = env
@@ -67,6 +67,11 @@ pub fn main_with(args: Vec<OsString>, env: Vec<OsString>) -> u8 {
         }
         Ok(cli::Parsed::Run(cfg)) => {
             log::init(cfg.verbosity, lookup(options::LOG_VARIABLE));
+            // rein consumes its own variables: a rein that the program runs in turn must not
+            // apply them again. Only the names rein reads go; every other entry (other REIN_
+            // names included) stays, byte for byte and in order.
+            drop(ours);
+            env.retain(|e| !options::is_reins_variable(e.as_bytes()));
             run::run(&cfg, env)
         }
         Err(e) => {

@@ -1,6 +1,6 @@
 //! The one table of rein's options: names, value, environment twin, help text, default, and
-//! what each needs in order to have an effect. The parser (`cli.rs`) and `--help` both read
-//! it, so they cannot drift apart.
+//! what each needs in order to have an effect. The parser (`cli.rs`), the environment filter
+//! for the child and `--help` all read it, so they cannot drift apart.
 //!
 //! Adding an option: a [`Key`] variant, a row in [`OPTIONS`], an arm in `cli::apply` (the
 //! compiler points at it), and a line in the README's options table (a unit test checks it).
@@ -276,6 +276,18 @@ pub fn variables() -> impl Iterator<Item = &'static str> {
     OPTIONS.iter().filter_map(|o| o.env).chain([LOG_VARIABLE])
 }
 
+/// Whether the environment entry `entry` (`NAME=VALUE`) sets a variable rein reads. rein
+/// consumes those: the main child does not see them, so a nested rein does not apply them
+/// again. Entries without `=` are no variable to rein and stay.
+pub fn is_reins_variable(entry: &[u8]) -> bool {
+    entry.starts_with(b"REIN_")
+        && variables().any(|v| {
+            entry
+                .strip_prefix(v.as_bytes())
+                .is_some_and(|rest| rest.first() == Some(&b'='))
+        })
+}
+
 /// Where the help text starts in an option line.
 const HELP_COLUMN: usize = 30;
 /// The widest line `--help` prints.
@@ -328,6 +340,8 @@ Exit status:
 Environment:
   REIN_LOG  log filter in env_logger syntax (error, warn, info, debug, trace, off);
             overrides -v. Default: warn. A normal run prints nothing.
+  rein removes every variable it reads (REIN_LOG and the twins above) from PROGRAM's
+  environment, so a rein run by PROGRAM does not apply them again; all else passes on.
 ",
     );
     out
@@ -482,5 +496,31 @@ mod tests {
                 assert!(readme.contains(&format!("`{e}")), "README lacks {e}");
             }
         }
+    }
+
+    #[test]
+    fn only_entries_that_set_one_of_reins_variables_are_its_own() {
+        for e in [
+            &b"REIN_GRACE=1s"[..],
+            b"REIN_GRACE=",
+            b"REIN_LOG=debug",
+            b"REIN_USER=app",
+            b"REIN_STATUS_FILE=/x=y",
+        ] {
+            assert!(is_reins_variable(e), "{}", e.escape_ascii());
+        }
+        for e in [
+            &b"REIN_GRACE"[..],
+            b"REIN_GRACEFUL=1",
+            b"REIN_TEST_MARK=1",
+            b"rein_grace=1",
+            b"XREIN_GRACE=1",
+            b"REIN_=1",
+            b"",
+            b"\xffREIN_GRACE=1",
+        ] {
+            assert!(!is_reins_variable(e), "{}", e.escape_ascii());
+        }
+        assert_eq!(variables().count(), 13);
     }
 }

@@ -182,6 +182,42 @@ fn cli_parse_never_panics_and_only_accepts_consistent_configs() {
     );
 }
 
+/// An environment entry: one of rein's names (perhaps with a value, perhaps without `=`),
+/// something close to one, or noise.
+fn env_entry() -> impl Strategy<Value = Vec<u8>> {
+    let names: Vec<&'static str> = env_vars();
+    prop_oneof![
+        3 => (proptest::sample::select(names.clone()), bytes(6), any::<bool>()).prop_map(
+            |(n, v, eq)| {
+                let mut e = n.as_bytes().to_vec();
+                if eq {
+                    e.push(b'=');
+                }
+                e.extend(v);
+                e
+            }
+        ),
+        2 => (proptest::sample::select(names), bytes(4)).prop_map(|(n, pre)| {
+            let mut e = pre;
+            e.extend_from_slice(n.as_bytes());
+            e.push(b'=');
+            e
+        }),
+        2 => "REIN_[A-Z_]{0,20}=?[a-z0-9]{0,4}".prop_map(String::into_bytes),
+        1 => bytes(16),
+    ]
+}
+
+#[test]
+fn the_child_environment_loses_exactly_the_variables_rein_reads() {
+    check("env_consumed", env_entry(), |e| {
+        let name = e.split(|&b| b == b'=').next().unwrap_or_default();
+        let ours = e.contains(&b'=') && env_vars().iter().any(|v| v.as_bytes() == name);
+        prop_assert_eq!(options::is_reins_variable(&e), ours, "{}", e.escape_ascii());
+        Ok(())
+    });
+}
+
 #[test]
 fn cli_hands_everything_after_the_program_or_double_dash_over_unchanged() {
     let program = prop_oneof![
