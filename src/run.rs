@@ -71,7 +71,7 @@ pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
     } else {
         let mut env = env;
         if let Some(r) = &resolved {
-            account::add_account_env(&mut env, r.account.as_ref());
+            account::set_account_env(&mut env, r.account.as_ref());
         }
         let me = getpid().as_raw().to_string();
         let fix_listen_pid = env
