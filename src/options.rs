@@ -208,8 +208,8 @@ pub const OPTIONS: &[Opt] = &[
         value: Some("USER[:GROUP]"),
         env: Some("REIN_USER"),
         repeatable: false,
-        help: "run PROGRAM as USER (a name from /etc/passwd or a number) with its primary \
-               group (or GROUP) and supplementary groups",
+        help: "run PROGRAM as USER (a name from /etc/passwd or a number) with its primary and \
+               supplementary groups, or with exactly GROUP when one is named",
         default: None,
         needs: Needs::Program,
     },

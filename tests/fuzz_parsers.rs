@@ -428,28 +428,98 @@ fn user_specs_never_panic_and_round_trip() {
     );
 }
 
-/// `/etc/passwd` or `/etc/group`-like text: well-formed lines, broken lines and noise.
-fn account_file() -> impl Strategy<Value = Option<String>> {
-    let line = prop_oneof![
-        "[a-z0-9]{0,6}:x?:[0-9]{0,11}:[0-9]{0,11}:[^:\n]{0,6}:/[a-z/]{0,8}:/bin/sh",
-        "[a-z0-9]{0,6}:x?:[0-9]{0,11}:([a-z0-9 ]{0,6},?){0,3}",
-        "[:a-z0-9,\n]{0,20}",
-        any::<String>(),
-    ];
-    proptest::option::of(proptest::collection::vec(line, 0..6).prop_map(|l| l.join("\n")))
+// ---- /etc/passwd and /etc/group ----------------------------------------------------------
+//
+// Both files are bytes (account.rs): arbitrary bytes must never panic the lookup, and an entry
+// planted among arbitrary junk lines (non-UTF-8, broken, near-valid) must always be found.
+
+/// A byte that is not one of `forbidden` (those become `_`), so generated fields stay fields.
+fn byte_except(forbidden: &'static [u8]) -> impl Strategy<Value = u8> {
+    any::<u8>().prop_map(move |b| if forbidden.contains(&b) { b'_' } else { b })
+}
+
+/// A field of 0..max bytes without `forbidden`.
+fn field_bytes(forbidden: &'static [u8], max: usize) -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(byte_except(forbidden), 0..max)
+}
+
+/// An account or group name as a name (not a number): any bytes but the separators and ASCII
+/// blanks (which a member list ignores around names), at least one of them not a digit.
+fn account_name() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(byte_except(b":,\n \t\r\x0b\x0c"), 1..12)
+        .prop_filter("a number is an id, not a name", |n| {
+            !n.iter().all(u8::is_ascii_digit)
+        })
+}
+
+/// Any id but `(uid_t)-1`.
+fn account_id() -> impl Strategy<Value = u32> {
+    prop_oneof![0..u32::MAX, 0..70_000u32]
+}
+
+/// One line of junk for either file: arbitrary bytes, or something close to an entry.
+fn junk_line() -> impl Strategy<Value = Vec<u8>> {
+    let near = (
+        field_bytes(b":\n", 8),
+        proptest::collection::vec(
+            prop_oneof![
+                field_bytes(b":\n", 8),
+                "[0-9]{0,12}".prop_map(String::into_bytes),
+                Just(b"4294967295".to_vec()),
+                Just(b"-1".to_vec()),
+            ],
+            0..8,
+        ),
+    )
+        .prop_map(|(first, rest)| {
+            let mut line = first;
+            for f in rest {
+                line.push(b':');
+                line.extend(f);
+            }
+            line
+        });
+    prop_oneof![field_bytes(b"\n", 48), near]
+}
+
+/// Lines joined with `\n` or `\r\n`, with or without a final line break.
+fn join_lines(lines: &[Vec<u8>], crlf: bool, last: bool) -> Vec<u8> {
+    let end: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+    let mut text = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        text.extend_from_slice(l);
+        if i + 1 < lines.len() || last {
+            text.extend_from_slice(end);
+        }
+    }
+    text
+}
+
+/// Junk lines with `entry` inserted at `at` (modulo their number); lines that would define
+/// `name` themselves are dropped, so the planted entry is the only one for it.
+fn plant(mut junk: Vec<Vec<u8>>, name: &[u8], entry: Vec<u8>, at: usize) -> Vec<Vec<u8>> {
+    let mut prefix = name.to_vec();
+    prefix.push(b':');
+    junk.retain(|l| !l.starts_with(&prefix));
+    let at = at % (junk.len() + 1);
+    junk.insert(at, entry);
+    junk
 }
 
 #[test]
-fn account_lookups_never_panic() {
-    let name = prop_oneof!["[a-z0-9]{1,6}", "[0-9]{1,11}", any::<String>()];
+fn account_lookups_never_panic_on_arbitrary_bytes() {
+    let file = proptest::option::of(prop_oneof![
+        bytes(256),
+        proptest::collection::vec(junk_line(), 0..8).prop_map(|l| join_lines(&l, false, true)),
+    ]);
+    let name = prop_oneof![
+        bytes(12),
+        "[a-z0-9]{1,6}".prop_map(String::into_bytes),
+        "[0-9]{1,11}".prop_map(String::into_bytes),
+    ];
     check(
-        "resolve_in",
-        (
-            name.clone(),
-            proptest::option::of(name),
-            account_file(),
-            account_file(),
-        ),
+        "resolve_in_bytes",
+        (name.clone(), proptest::option::of(name), file.clone(), file),
         |(user, group, passwd, groups)| {
             let got = resolve_in(
                 &user,
@@ -457,16 +527,140 @@ fn account_lookups_never_panic() {
                 passwd.as_deref(),
                 groups.as_deref(),
             );
-            // A numeric user with no passwd file at all is taken as that number.
-            if passwd.is_none() && group.is_none() {
-                if let Ok(uid) = user.parse::<u32>() {
-                    if user.bytes().all(|b| b.is_ascii_digit()) {
-                        let r = got.map_err(TestCaseError::fail)?;
-                        prop_assert_eq!(r.credentials.uid.as_raw(), uid);
-                        prop_assert_eq!(r.credentials.gid.as_raw(), uid);
-                    }
+            if let Ok(r) = &got {
+                let c = &r.credentials;
+                // (uid_t)-1 would leave the ids unchanged: it must never come out.
+                prop_assert!(c.uid().as_raw() != u32::MAX && c.gid().as_raw() != u32::MAX);
+                prop_assert!(!c.groups().contains(&u32::MAX));
+                if group.is_some() {
+                    prop_assert_eq!(c.groups(), &[c.gid().as_raw()][..]);
                 }
             }
+            // A numeric user with no passwd file at all is taken as that number.
+            if passwd.is_none() && group.is_none() && user.iter().all(u8::is_ascii_digit) {
+                let n = std::str::from_utf8(&user)
+                    .ok()
+                    .and_then(|u| u.parse::<u32>().ok());
+                match n {
+                    Some(uid) if uid != u32::MAX => {
+                        let r = got.map_err(TestCaseError::fail)?;
+                        prop_assert_eq!(r.credentials.uid().as_raw(), uid);
+                        prop_assert_eq!(r.credentials.gid().as_raw(), uid);
+                    }
+                    _ => prop_assert!(got.is_err()),
+                }
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn a_passwd_entry_planted_among_junk_is_always_found() {
+    let entry = (
+        account_name(),
+        account_id(),
+        account_id(),
+        field_bytes(b":\n", 24),
+        field_bytes(b":\n", 24),
+        field_bytes(b"\n", 16),
+    );
+    let layout = (
+        proptest::collection::vec(junk_line(), 0..12),
+        any::<usize>(),
+        any::<bool>(),
+        any::<bool>(),
+    );
+    check(
+        "passwd_planted",
+        (entry, layout),
+        |((name, uid, gid, gecos, home, shell), (junk, at, crlf, last))| {
+            let line = [&name[..], b"x", uid.to_string().as_bytes()]
+                .into_iter()
+                .chain([gid.to_string().as_bytes(), &gecos, &home, &shell])
+                .collect::<Vec<_>>()
+                .join(&b':');
+            let text = join_lines(&plant(junk, &name, line, at), crlf, last);
+            let r = resolve_in(&name, None, Some(&text), None).map_err(TestCaseError::fail)?;
+            prop_assert_eq!(r.credentials.uid().as_raw(), uid);
+            prop_assert_eq!(r.credentials.gid().as_raw(), gid);
+            prop_assert_eq!(r.credentials.groups(), &[gid][..]);
+            let account = r.account.ok_or_else(|| TestCaseError::fail("no account"))?;
+            prop_assert_eq!(account.name.into_vec(), name);
+            prop_assert_eq!(account.home.into_vec(), home);
+            // By number, an entry with that uid is found (a junk line may have it first).
+            let r = resolve_in(uid.to_string().as_bytes(), None, Some(&text), None)
+                .map_err(TestCaseError::fail)?;
+            prop_assert_eq!(r.credentials.uid().as_raw(), uid);
+            prop_assert!(r.account.is_some());
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn a_group_planted_among_junk_is_always_found() {
+    let group = (
+        account_name(),
+        account_id(),
+        proptest::collection::vec(field_bytes(b":,\n", 10), 0..6),
+        any::<usize>(),
+        "[ \t]{0,2}",
+        "[ \t]{0,2}",
+    );
+    let layout = (
+        proptest::collection::vec(junk_line(), 0..12),
+        any::<usize>(),
+        any::<bool>(),
+        any::<bool>(),
+    );
+    check(
+        "group_planted",
+        (account_name(), account_id(), group, layout),
+        |(
+            user,
+            primary,
+            (gname, gid, mut members, slot, before, after),
+            (junk, at, crlf, last),
+        )| {
+            let mut listed = before.into_bytes();
+            listed.extend_from_slice(&user);
+            listed.extend(after.into_bytes());
+            let slot = slot % (members.len() + 1);
+            members.insert(slot, listed);
+            let line = [
+                &gname[..],
+                b"x",
+                gid.to_string().as_bytes(),
+                &members.join(&b','),
+            ]
+            .join(&b':');
+            let groups = join_lines(&plant(junk, &gname, line, at), crlf, last);
+            let passwd = [
+                &user[..],
+                b"x",
+                b"1",
+                primary.to_string().as_bytes(),
+                b"",
+                b"/",
+                b"",
+            ]
+            .join(&b':');
+            // A bare USER: the primary group first, the planted one among the rest, none twice.
+            let r = resolve_in(&user, None, Some(&passwd), Some(&groups))
+                .map_err(TestCaseError::fail)?;
+            let got = r.credentials.groups();
+            prop_assert_eq!(got.first(), Some(&primary));
+            prop_assert!(got.contains(&gid), "{:?} lacks {}", got, gid);
+            let mut unique = got.to_vec();
+            unique.sort_unstable();
+            unique.dedup();
+            prop_assert_eq!(unique.len(), got.len());
+            // USER:GROUP by name: exactly the planted group.
+            let r = resolve_in(&user, Some(&gname), Some(&passwd), Some(&groups))
+                .map_err(TestCaseError::fail)?;
+            prop_assert_eq!(r.credentials.gid().as_raw(), gid);
+            prop_assert_eq!(r.credentials.groups(), &[gid][..]);
             Ok(())
         },
     );
