@@ -71,6 +71,7 @@ work=$(mktemp -d /tmp/rein-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 raw=$out/raw.tsv
 : >"$raw"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Order of the interleaving. The floors (`none`, `floor-init`, `floor-exit`, and the leftovers
 # floors inside initbench) are added per metric where one exists.
@@ -90,6 +91,7 @@ say "1/8 start-up + tear-down: INIT -- true, $startup_runs runs each, interleave
 run startup --init none=none --init "floor-init=$floor_init" "${init_args[@]}" --rounds "$startup_runs"
 
 say "2/8 instructions per run of INIT -- true (valgrind callgrind, the init's own)"
+container_env=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 instructions() { # name path mode
   local name=$1 path=$2 mode=$3 args=(-- true)
   case "$name" in
@@ -104,7 +106,10 @@ instructions() { # name path mode
   # Without --trace-children valgrind runs `true` natively; the init's own file is the one of
   # the first process (valgrind's pid, or 1 inside the namespace). perf's instructions:u
   # would be cheaper but needs a hardware counter, which this class of VM does not expose.
-  "${ns[@]}" valgrind --tool=callgrind --callgrind-out-file="$d/cg.%p" \
+  # The environment is the one Docker gives a container (PATH, HOSTNAME, HOME): an init's
+  # start-up cost grows with its environment, which should not depend on who runs this.
+  "${ns[@]}" env -i "$container_env" HOSTNAME=bench HOME=/root \
+    valgrind --tool=callgrind --callgrind-out-file="$d/cg.%p" \
     "$path" "${args[@]}" >/dev/null 2>"$d/log" &
   local vp=$!
   wait "$vp"
@@ -143,8 +148,9 @@ meta=$out/meta.txt
   for p in tini dumb-init catatonit; do
     echo "$p: $(dpkg-query -W -f '${Version}' "$p" 2>/dev/null || echo unknown)"
   done
-  echo "instructions: valgrind --tool=callgrind"
+  echo "instructions: valgrind --tool=callgrind, environment PATH HOSTNAME HOME as Docker sets them"
   echo "signals: $("$helper" cgroup-info); kernel.sched_autogroup_enabled=$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo '?')"
+  echo "load average (1, 5, 15 min) before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "mode: $([ "$quick" -eq 1 ] && echo quick || echo full)"
   echo "params: startup_runs=$startup_runs idle_secs=$idle_secs sig_count=$sig_count burst_rounds=$burst_rounds burst=$burst shutdown_runs=$shutdown_runs reap_rounds=$reap_rounds orphans=$orphans leftover_sizes=$leftover_sizes leftover_rounds=$leftover_rounds"
 } >"$meta"

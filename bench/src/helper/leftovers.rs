@@ -3,9 +3,12 @@
 //! - `child-leftovers N FIFO`: the main child. Starts N processes that sleep until a signal
 //!   ends them (SIGTERM's default action), reports the time and exits at once, leaving them
 //!   to the init.
-//! - `floor-leftovers N pid|any FIFO`: the floor, run instead of an init. Starts the same N
-//!   processes as its own children, reports the time, sends each SIGTERM and reaps them, with
-//!   `waitpid(pid)` for each in turn (`pid`) or with a `waitpid(-1)` loop (`any`), then exits.
+//! - `floor-leftovers N pid|any|pid-reversed|any-reversed FIFO`: the floor, run instead of an init. Starts
+//!   the same N processes as its own children, reports the time, sends each SIGTERM and reaps
+//!   them, with `waitpid(pid)` for each in turn (`pid`) or with a `waitpid(-1)` loop (`any`),
+//!   then exits. Its children form a process group of their own, as leftovers from a main
+//!   child in its own group do. `-reversed` signals the youngest first (see
+//!   `metric/leftovers.rs` for why the order matters).
 //!
 //! The sleepers share their creator's memory (see `clones.rs`); they are started before the
 //! reported time, so their creation is not part of what is measured.
@@ -27,16 +30,24 @@ extern "C" fn sleeper(_: *mut libc::c_void) -> libc::c_int {
     }
 }
 
-/// Starts `n` sleepers with the default action for SIGTERM; returns their pids.
-fn start_sleepers(n: usize) -> io::Result<Vec<i32>> {
+/// Starts `n` sleepers with the default action for SIGTERM; returns their pids. With
+/// `own_group`, they form a process group of their own (led by the first), apart from their
+/// parent's, as leftovers are when they come from a main child in its own group.
+fn start_sleepers(n: usize, own_group: bool) -> io::Result<Vec<i32>> {
     sys::default_action(libc::SIGTERM);
     sys::unblock_all();
     let stacks = Stacks::map(n)?;
-    let pids = (0..n)
+    let mut pids = Vec::with_capacity(n);
+    for i in 0..n {
         // SAFETY: each sleeper gets its own stack slot, which stays mapped (`Stacks` is never
         // unmapped), and touches no other memory.
-        .map(|i| unsafe { clone_vm(sleeper, stacks.top(i), 0, std::ptr::null_mut()) })
-        .collect::<io::Result<Vec<i32>>>()?;
+        let pid = unsafe { clone_vm(sleeper, stacks.top(i), 0, std::ptr::null_mut()) }?;
+        if own_group {
+            // SAFETY: setpgid on our own child, which has not exec'd, with integer arguments.
+            unsafe { libc::setpgid(pid, pids.first().copied().unwrap_or(pid)) };
+        }
+        pids.push(pid);
+    }
     Ok(pids)
 }
 
@@ -50,7 +61,7 @@ pub fn child(args: &[String]) -> io::Result<()> {
         return Err(io::Error::other("usage: child-leftovers N FIFO"));
     };
     let f = OpenOptions::new().write(true).open(fifo)?;
-    start_sleepers(parse_n(n)?)?;
+    start_sleepers(parse_n(n)?, false)?;
     report(f.as_raw_fd(), now_ns());
     sys::exit_now(0)
 }
@@ -58,23 +69,31 @@ pub fn child(args: &[String]) -> io::Result<()> {
 /// Runs `floor-leftovers`.
 pub fn floor(args: &[String]) -> io::Result<()> {
     let [n, how, fifo] = args else {
-        return Err(io::Error::other("usage: floor-leftovers N pid|any FIFO"));
+        return Err(io::Error::other(
+            "usage: floor-leftovers N pid|any|pid-reversed|any-reversed FIFO",
+        ));
     };
-    let by_pid = match how.as_str() {
-        "pid" => true,
-        "any" => false,
-        _ => return Err(io::Error::other("floor-leftovers: pid or any")),
+    let (by_pid, reversed) = match how.as_str() {
+        "pid" => (true, false),
+        "any" => (false, false),
+        "pid-reversed" => (true, true),
+        "any-reversed" => (false, true),
+        _ => return Err(io::Error::other("floor-leftovers: pid|any[-reversed]")),
     };
     let f = OpenOptions::new().write(true).open(fifo)?;
-    let pids = start_sleepers(parse_n(n)?)?;
+    let pids = start_sleepers(parse_n(n)?, true)?;
     report(f.as_raw_fd(), now_ns());
-    for &pid in &pids {
+    let mut order: Vec<i32> = pids.clone();
+    if reversed {
+        order.reverse();
+    }
+    for &pid in &order {
         sys::kill(pid, libc::SIGTERM)?;
     }
     let mut left = pids.len();
     let mut i = 0;
     while left > 0 {
-        let want = if by_pid { pids[i] } else { -1 };
+        let want = if by_pid { order[i] } else { -1 };
         // SAFETY: a null status pointer is allowed.
         let got = unsafe { libc::waitpid(want, std::ptr::null_mut(), 0) };
         if got > 0 {

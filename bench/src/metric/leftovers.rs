@@ -7,9 +7,14 @@
 //! and leave the N processes running, so they are not run. rein gets a grace long enough
 //! that it never falls back to SIGKILL: what is measured is the TERM path.
 //!
-//! The floors are a parent that TERMs its N children and reaps them with `waitpid(pid)` for
-//! each (`floor-waitpid`, linear), or with a `waitpid(-1)` loop (`floor-wait-any`: every call
-//! walks the caller's list of children).
+//! The floors are a parent that TERMs its N children, oldest first, and reaps them with
+//! `waitpid(pid)` for each (`floor-waitpid`, linear) or with a `waitpid(-1)` loop
+//! (`floor-wait-any`); and the first once more with the youngest signalled first
+//! (`floor-waitpid-reversed`). The order matters because of the kernel, not the wait: a child
+//! exiting while its parent is in another process group of the same session makes the kernel
+//! check whether its group becomes orphaned, a walk of the group's members from the youngest
+//! that skips every zombie; when the youngest die first, each exit walks past all the zombies
+//! before it, and stopping N processes costs O(N²).
 
 use std::io;
 use std::os::fd::AsRawFd;
@@ -57,7 +62,11 @@ pub fn run(o: &Opts) -> io::Result<()> {
                     };
                     runs.push((init.name.clone(), command_line(init, mode, extra, &cmd)));
                 }
-                for (name, how) in [("floor-waitpid", "pid"), ("floor-wait-any", "any")] {
+                for (name, how) in [
+                    ("floor-waitpid", "pid"),
+                    ("floor-wait-any", "any"),
+                    ("floor-waitpid-reversed", "pid-reversed"),
+                ] {
                     let cmd = [
                         me.clone(),
                         "floor-leftovers".into(),
@@ -94,11 +103,24 @@ fn one(
     err: &std::fs::File,
 ) -> io::Result<u64> {
     let chan = Channel::new(fifo)?;
+    let started = now_ns();
     let mut child = spawn(argv, err, None)?;
     let target = target_pid(&child, mode)?;
     let pidfd = sys::pidfd_open(target)?;
     let result = (|| {
-        let t0 = chan.read(LIMIT)?;
+        // The reported moment, unless the program failed before it (then it has exited).
+        let t0 = loop {
+            match chan.read(Duration::from_secs(1)) {
+                Ok(t) => break t,
+                Err(_) if sys::readable(pidfd.as_raw_fd(), Duration::ZERO) => {
+                    return Err(io::Error::other("exited without reporting"));
+                }
+                Err(_) if now_ns() - started > LIMIT.as_nanos() as u64 => {
+                    return Err(io::Error::other("reported nothing in time"));
+                }
+                Err(_) => {}
+            }
+        };
         if !sys::readable(pidfd.as_raw_fd(), LIMIT) {
             return Err(io::Error::other("did not exit in time"));
         }
