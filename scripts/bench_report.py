@@ -240,6 +240,23 @@ def autogroup_table(data):
     return "\n".join(lines) + "\n\n" + note
 
 
+def autogroup_this_run(data, meta_lines):
+    """One sentence on whether this run shows the effect, and the load it ran under."""
+    med = lambda m, mode, i: statistics.median(data[(m, mode, i)]) / 1000 if data.get((m, mode, i)) else None
+    load = next((l.split(": ", 1)[1] for l in meta_lines if l.startswith("load average")), "unknown")
+    parts = []
+    for mode, where in MODES:
+        d, dc = med("siglat_ns", mode, "dumb-init"), med("siglat_ns", mode, "dumb-init-c")
+        same = [v for p in ("tini", "catatonit", "rein") if (v := med("siglat_ns", mode, p)) is not None]
+        cg = [v for p in ("dumb-init", "tini", "catatonit", "rein") if (v := med("siglat_cg_ns", mode, p)) is not None]
+        if d is None or not same:
+            continue
+        parts.append(f"{where}: dumb-init {d:.1f} µs, `dumb-init -c` {dc:.1f} µs, tini/catatonit/rein "
+                     f"{min(same):.1f}–{max(same):.1f} µs in the root cgroup; {min(cg):.1f}–{max(cg):.1f} µs "
+                     f"for all four in their own cgroups")
+    return ("**In this run** (load average " + load + "): " + "; ".join(parts) + "." if parts else "")
+
+
 def leftovers_table(data, meta):
     head = ["leftovers", "mode", "rein", "floor: `waitpid(pid)` each", "floor: `waitpid(-1)` loop",
             "floor: `waitpid(pid)`, youngest signalled first", "rein ÷ floor",
@@ -280,20 +297,27 @@ def svg_chart(rows_by_key, sizes, floor_size, path):
     names = ["floor"] + INITS
     pw, ph, cols = 470, 62 + 20 * len(names), 2
     width = pw * cols + 20
-    height = 50 + ph * math.ceil(len(panels) / cols)
+    height = 60 + ph * math.ceil(len(panels) / cols)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'font-family="sans-serif" font-size="12">',
            f'<rect width="{width}" height="{height}" fill="white"/>',
            '<text x="10" y="24" font-size="16" font-weight="bold">rein vs tini, tini-static, '
-           'dumb-init, catatonit, and the floor (grey); medians, shorter is better unless marked ↑</text>']
+           'dumb-init, catatonit, and the floor (grey)</text>',
+           '<text x="10" y="40" fill="#495057">medians; shorter is better unless marked ↑; '
+           'the floor of each figure is explained in docs/benchmarks.md</text>']
     for k, r in enumerate(panels):
         x0 = 10 + (k % cols) * pw
-        y0 = 44 + (k // cols) * ph
+        y0 = 54 + (k // cols) * ph
         title = short_label(r) + (" ↑" if not r["lower"] else "")
         out.append(f'<text x="{x0}" y="{y0 + 14}" font-weight="bold">{esc(title)} ({esc(r["unit"])})</text>')
-        best = best_peer(r)
         rein = r["values"].get("rein")
-        out.append(f'<text x="{x0}" y="{y0 + 30}" fill="#495057">rein ÷ best peer {ratio(rein, best)}, '
+        if r["key"] == "size":
+            # As in the table: against the smallest static peer (a dynamic one needs a libc too).
+            static = [r["values"][p] for p in PEERS if sizes.get(p, (0, False))[1]]
+            best_text = f"smallest static peer {ratio(rein, min(static) if static else None)}"
+        else:
+            best_text = f"best peer {ratio(rein, best_peer(r))}"
+        out.append(f'<text x="{x0}" y="{y0 + 30}" fill="#495057">rein ÷ {best_text}, '
                    f'rein ÷ floor {ratio(rein, r["floor"])}</text>')
         vals = dict(r["values"], floor=r["floor"])
         vmax = max([v for v in vals.values() if v is not None] + [1e-9])
@@ -404,8 +428,10 @@ entity of its own, as if the session had a cgroup. When the init (on one CPU) se
 woken child is then placed by the scheduler differently: in its own autogroup it is woken on the
 init's CPU, which is about to go idle, while in the init's group it is sent to the other, halted
 vCPU, and a wake-up across vCPUs costs the sender time in `kill()` plus time before the woken task
-runs (an inter-processor interrupt and a halted vCPU being resumed by the hypervisor). The
-figures above show it from three sides:
+runs (an inter-processor interrupt and a halted vCPU being resumed by the hypervisor). That needs
+an idle CPU: on a busy machine both CPUs run something, the child is woken on the init's CPU
+whatever its group (`bench/trace_autogroup.py` shows the wake-up CPU of every forwarded signal
+from the scheduler's trace), and the difference disappears. Three checks, in the table above:
 
 - `/proc/PID/autogroup` of dumb-init and its child differ (listed under the table), for no other
   init;
@@ -415,6 +441,8 @@ figures above show it from three sides:
   autogroup only to tasks of the root task group) every init measures the same, dumb-init
   included. That is the placement a container runtime uses, so it is what users of rein in a
   container see.
+
+{this_run}
 
 So the gap in the root cgroup is a scheduling artefact, not less work in dumb-init, and rein keeps
 the child in its own session on purpose: moving it to a new session would break the terminal and
@@ -465,7 +493,8 @@ def report(a):
     if lost:
         md += ["Signals lost (time-outs): " + ", ".join(f"{k[2]} ({k[1]}, {k[0]}): {v}" for k, v in lost.items()), ""]
     md += ["## Signal latency by placement", "", autogroup_table(data), "",
-           "## Leftovers", "", leftovers_table(data, meta), "", LEFTOVERS, AUTOGROUP, METHOD,
+           "## Leftovers", "", leftovers_table(data, meta), "", LEFTOVERS,
+           AUTOGROUP.replace("{this_run}", autogroup_this_run(data, meta_lines)), METHOD,
            f"{DATA_BEGIN}\n{summary}\n{DATA_END}", ""]
     with open(a.md, "w") as f:
         f.write("\n".join(md))

@@ -154,3 +154,24 @@ pub fn is_zombie(pid: i32) -> bool {
             .is_some_and(|&s| s == b'Z' || s == b'X')
     })
 }
+
+/// How many processes exist against `kernel.pid_max`, for error messages: on a shared machine
+/// another workload may leave too few pids for tens of thousands of processes.
+pub fn pid_headroom() -> String {
+    let procs = fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter(|e| {
+                    e.file_name()
+                        .to_str()
+                        .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                })
+                .count()
+        })
+        .unwrap_or(0);
+    let max = fs::read_to_string("/proc/sys/kernel/pid_max").unwrap_or_default();
+    format!(
+        "{procs} processes in this PID namespace, kernel.pid_max {}",
+        max.trim()
+    )
+}

@@ -41,7 +41,10 @@ fn start_sleepers(n: usize, own_group: bool) -> io::Result<Vec<i32>> {
     for i in 0..n {
         // SAFETY: each sleeper gets its own stack slot, which stays mapped (`Stacks` is never
         // unmapped), and touches no other memory.
-        let pid = unsafe { clone_vm(sleeper, stacks.top(i), 0, std::ptr::null_mut()) }?;
+        let pid =
+            unsafe { clone_vm(sleeper, stacks.top(i), 0, std::ptr::null_mut()) }.map_err(|e| {
+                io::Error::other(format!("process {i} of {n}: {e} ({})", sys::pid_headroom()))
+            })?;
         if own_group {
             // SAFETY: setpgid on our own child, which has not exec'd, with integer arguments.
             unsafe { libc::setpgid(pid, pids.first().copied().unwrap_or(pid)) };

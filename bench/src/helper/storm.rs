@@ -90,9 +90,10 @@ pub fn main(args: &[String]) -> io::Result<()> {
         // SAFETY: `st` is valid for writing.
         unsafe { libc::waitpid(mid, &mut st, 0) };
         if *slot <= 0 {
-            return Err(io::Error::other(
-                "an intermediate could not clone its orphan",
-            ));
+            return Err(io::Error::other(format!(
+                "could not create orphan {i} of {n} ({})",
+                sys::pid_headroom()
+            )));
         }
     }
     let cpu_release = sys::cpu_ns("/proc", init).unwrap_or(0);

@@ -43,7 +43,11 @@ pub fn run(o: &Opts) -> io::Result<()> {
                 .filter_map(|w| w.parse().ok())
                 .collect();
             let [_t_start, t_release, t_drained, peak, samples, cpu0, cpu1] = f[..] else {
-                eprintln!("initbench: {} wrote no storm result", init.name);
+                eprintln!(
+                    "initbench: {} wrote no storm result (its stderr is in {})",
+                    init.name,
+                    o.work.join("inits.stderr").display()
+                );
                 continue;
             };
             if t_drained == 0 {
