@@ -155,9 +155,8 @@ pub fn is_zombie(pid: i32) -> bool {
     })
 }
 
-/// How many processes exist against `kernel.pid_max`, for error messages: on a shared machine
-/// another workload may leave too few pids for tens of thousands of processes.
-pub fn pid_headroom() -> String {
+/// How many processes exist, and `kernel.pid_max`.
+fn pid_use() -> (usize, usize) {
     let procs = fs::read_dir("/proc")
         .map(|d| {
             d.flatten()
@@ -169,9 +168,39 @@ pub fn pid_headroom() -> String {
                 .count()
         })
         .unwrap_or(0);
-    let max = fs::read_to_string("/proc/sys/kernel/pid_max").unwrap_or_default();
-    format!(
-        "{procs} processes in this PID namespace, kernel.pid_max {}",
-        max.trim()
-    )
+    let max = fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|m| m.trim().parse().ok())
+        .unwrap_or(32_768);
+    (procs, max)
+}
+
+/// How many processes exist against `kernel.pid_max`, for error messages: on a shared machine
+/// another workload may leave too few pids for tens of thousands of processes.
+pub fn pid_headroom() -> String {
+    let (procs, max) = pid_use();
+    format!("{procs} processes in this PID namespace, kernel.pid_max {max}")
+}
+
+/// Waits (up to 10 minutes) until `n` more processes fit under `kernel.pid_max` with room to
+/// spare, so that tens of thousands of processes neither fail nor starve someone else on a
+/// machine shared with other workloads. Says so when it had to wait.
+pub fn wait_for_pids(n: usize) {
+    let start = Instant::now();
+    let mut said = false;
+    loop {
+        let (procs, max) = pid_use();
+        if procs + n + 2_000 <= max || start.elapsed() > Duration::from_secs(600) {
+            if said {
+                let waited = start.elapsed().as_secs_f64();
+                eprintln!("initbench: waited {waited:.0} s for free pids");
+            }
+            return;
+        }
+        if !said {
+            eprintln!("initbench: waiting for {n} free pids ({})", pid_headroom());
+            said = true;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
 }

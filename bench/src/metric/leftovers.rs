@@ -77,6 +77,7 @@ pub fn run(o: &Opts) -> io::Result<()> {
                     runs.push((name.into(), command_line(&none, mode, &[], &cmd)));
                 }
                 for (name, argv) in runs {
+                    sys::wait_for_pids(n);
                     match one(&argv, mode, &fifo, &err) {
                         Ok(ns) => emit(&metric, mode, &name, ns),
                         Err(e) => {

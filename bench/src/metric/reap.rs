@@ -28,6 +28,7 @@ pub fn run(o: &Opts) -> io::Result<()> {
                 o.orphans.to_string(),
                 out.to_string_lossy().into_owned(),
             ];
+            sys::wait_for_pids(o.orphans);
             let t_spawn = now_ns();
             let mut child = spawn(&command_line(init, mode, &[], &cmd), &err, None)?;
             let target = target_pid(&child, mode)?;
