@@ -2,7 +2,7 @@
 # Benchmarks rein against tini, tini-static, dumb-init and catatonit, and against the floor of
 # each figure: the least any init could do (issues 5 and 11).
 #
-#   scripts/bench.sh           full run (about 8 minutes on 2 cores), writes docs/benchmarks.md,
+#   scripts/bench.sh           full run (about 10 minutes on 2 cores), writes docs/benchmarks.md,
 #                              docs/benchmarks.svg and the table in README.md's "Measured"
 #   scripts/bench.sh --quick   smoke run (under a minute, few iterations); writes its report to
 #                              target/bench/quick/ and leaves docs/ and README.md alone
@@ -144,7 +144,12 @@ meta=$out/meta.txt
   echo "date: $(date -u +%Y-%m-%d)"
   echo "kernel: $(uname -sr)"
   echo "cpu: $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo) ($(nproc) cores)"
-  echo "rein: $(git describe --always --dirty 2>/dev/null || echo unknown)"
+  # Changes to the files this script writes do not make the measured tree dirty.
+  rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  if [ -n "$(git status --porcelain -- . ':!docs/benchmarks.md' ':!docs/benchmarks.svg' ':!README.md' 2>/dev/null)" ]; then
+    rev=$rev-dirty
+  fi
+  echo "rein: $rev"
   for p in tini dumb-init catatonit; do
     echo "$p: $(dpkg-query -W -f '${Version}' "$p" 2>/dev/null || echo unknown)"
   done
