@@ -13,7 +13,9 @@ Each init runs `initbench child-sig` as a plain process in the caller's cpu cgro
 sends it SIGUSR1 N times, 1 ms apart, and records sched_wakeup and sched_switch for the init and
 its child in a tracefs instance of its own (removed afterwards). For every signal it prints
 nothing; at the end, per init: the child's autogroup vs the init's, how often the child was
-woken on the CPU the init was running on, and the median kill(init) -> handler latency.
+woken on the CPU the init was running on, the median kill(init) -> handler latency, and that
+hop in three parts: the init's wake-up until it runs, the init running until it wakes the child
+(the init's own work: reading the signal, sending it on), the child's wake-up until it runs.
 Only the standard library is used.
 """
 
@@ -81,21 +83,38 @@ def run_one(name, argv, n, inst):
         proc.wait()
         os.close(fd)
         os.unlink(fifo)
-    # Where each task last ran, and for each wake-up of the child the CPU the init was on.
+    # Where each task last ran, and for each wake-up of the child the CPU the init was on; and
+    # the hop in three parts: the init's wake-up until it runs, the init running until it wakes
+    # the child (rein's own work), the child's wake-up until it runs.
     on_cpu = {}
     same = cross = 0
+    woke, ran = {}, {}
+    parts = {"init wake→run": [], "init run→child wake": [], "child wake→run": []}
     for line in trace.splitlines():
+        ts = re.search(r"\s(\d+\.\d+): ", line)
+        t = float(ts.group(1)) * 1e6 if ts else None
         m = re.search(r"\[(\d+)\].*sched_switch: .*next_pid=(\d+)", line)
         if m:
-            on_cpu[int(m.group(2))] = int(m.group(1))
+            pid = int(m.group(2))
+            on_cpu[pid] = int(m.group(1))
+            if pid in woke and t is not None:
+                ran[pid] = t
+                parts["init wake→run" if pid == init else "child wake→run"].append(t - woke.pop(pid))
             continue
         m = re.search(r"sched_wakeup: .*pid=(\d+) .*target_cpu=(\d+)", line)
-        if m and int(m.group(1)) == child and init in on_cpu:
+        if not m or t is None:
+            continue
+        pid = int(m.group(1))
+        woke[pid] = t
+        if pid == child and init in ran:
+            parts["init run→child wake"].append(t - ran.pop(init))
+        if pid == child and init in on_cpu:
             if int(m.group(2)) == on_cpu[init]:
                 same += 1
             else:
                 cross += 1
-    return groups, same, cross, statistics.median(lat)
+    med = {k: statistics.median(v) if v else float("nan") for k, v in parts.items()}
+    return groups, same, cross, statistics.median(lat), med
 
 
 def main():
@@ -110,14 +129,15 @@ def main():
     try:
         for ev in ("sched/sched_wakeup", "sched/sched_switch"):
             write(f"{inst}/events/{ev}/enable", "1")
-        print(f"{'init':<14} {'init autogroup':<16} {'child autogroup':<16} "
-              f"{'child woken on the init CPU':>28} {'median µs':>10}")
+        print(f"{'init':<12} {'init autogroup':<15} {'child autogroup':<18} "
+              f"{'child woken on init CPU':>23} {'median µs':>9}   median µs of: init wake→run, "
+              f"init run→child wake, child wake→run")
         for spec in args:
             name, cmd = spec.split("=", 1)
-            (g_init, g_child), same, cross, med = run_one(name, shlex.split(cmd), n, inst)
+            (g_init, g_child), same, cross, med, part = run_one(name, shlex.split(cmd), n, inst)
             total = max(same + cross, 1)
-            print(f"{name:<14} {g_init:<16} {g_child:<16} {same:>5} of {total:<5} ({100 * same / total:3.0f}%)"
-                  f"        {med:>10.1f}")
+            print(f"{name:<12} {g_init:<15} {g_child:<18} {same:>5} of {total:<5} ({100 * same / total:3.0f}%)"
+                  f" {med:>9.1f}   " + ", ".join(f"{v:.1f}" for v in part.values()))
     finally:
         write(f"{inst}/tracing_on", "0")
         os.rmdir(inst)

@@ -11,6 +11,7 @@ use std::io;
 use std::thread::sleep;
 use std::time::Duration;
 
+use crate::cgroup::CpuCgroup;
 use crate::helper::sig::rt_signal;
 use crate::instance::Instance;
 use crate::opts::{Opts, Placement, emit};
@@ -30,6 +31,16 @@ pub fn run(o: &Opts) -> io::Result<()> {
     let err = stderr_log(o)?;
     let mut insts = Vec::new();
     for &p in &o.placements {
+        // Without a cpu cgroup hierarchy (or the right to write it) only the root placement is
+        // measured; the report then has no own-cgroup rows.
+        if p == Placement::Cgroup
+            && let Err(e) = CpuCgroup::create()
+        {
+            eprintln!(
+                "initbench: no cpu cgroup of its own for each init ({e}); skipping that placement"
+            );
+            continue;
+        }
         insts.extend(Instance::start_all(o, true, p, insts.len(), &err)?);
     }
     for i in insts.iter().filter(|i| i.placement == Placement::Root) {
