@@ -22,6 +22,8 @@ mod examples;
 mod exit_status;
 /// rein as the engine's `--init` (`dockerd --init-path`), against the stock docker-init.
 mod init_path;
+/// The example Kubernetes manifests against the real API schemas (kubernetes-validate).
+mod kube_schema;
 /// A pod-like group: `rein --pause` holds the PID namespace, containers from the manifest join.
 mod pod;
 /// podman: rein as `--init-path`, as ENTRYPOINT, and as a pod's infra (`rein --pause`).
