@@ -214,27 +214,32 @@ fn is_static_elf(path: &Path) -> bool {
     (0..usize::from(phnum)).all(|i| u16_at(phoff + i * usize::from(phentsize)) != Some(PT_INTERP))
 }
 
-/// Removes `image` when the test process exits, whether tests passed or failed. The image is
-/// shared by all tests, so no single test's guard can own it; libtest ends the process with
+/// Removes `image` when the test process exits, whether tests passed or failed. An image may
+/// be shared by many tests, so no single test's guard can own it; libtest ends the process with
 /// `exit()` in both cases, which runs `atexit` handlers.
 #[allow(unsafe_code)]
-fn remove_image_at_exit(image: &str) {
-    static IMAGE: OnceLock<String> = OnceLock::new();
+pub fn remove_image_at_exit(image: &str) {
+    static IMAGES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     extern "C" fn remove() {
-        if let Some(image) = IMAGE.get() {
+        let images = IMAGES.lock().map(|v| v.clone()).unwrap_or_default();
+        for image in images {
             let _ = Command::new("docker")
-                .args(["rmi", "-f", image])
+                .args(["rmi", "-f", &image])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status();
         }
     }
-    if IMAGE.set(image.to_owned()).is_ok() {
+    let Ok(mut images) = IMAGES.lock() else {
+        return;
+    };
+    if images.is_empty() {
         // SAFETY: `remove` is a plain `extern "C" fn()` that lives for the whole program, which
-        // is all atexit(3) requires; it only reads a OnceLock and runs a command.
+        // is all atexit(3) requires; it only reads a static list and runs commands.
         let _ = unsafe { nix::libc::atexit(remove) };
     }
+    images.push(image.to_owned());
 }
 
 /// The outcome of one `docker` command.

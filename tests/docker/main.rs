@@ -24,6 +24,11 @@ mod exit_status;
 mod init_path;
 /// The example Kubernetes manifests against the real API schemas (kubernetes-validate).
 mod kube_schema;
+/// nginx in a FROM-scratch image with rein as ENTRYPOINT: docker stop graceful and fast.
+mod nginx_image;
+/// The site the nginx tests serve, shared with tests/programs/.
+#[path = "../programs/nginx_site.rs"]
+mod nginx_site;
 /// A pod-like group: `rein --pause` holds the PID namespace, containers from the manifest join.
 mod pod;
 /// podman: rein as `--init-path`, as ENTRYPOINT, and as a pod's infra (`rein --pause`).

@@ -25,6 +25,8 @@ mod tools;
 mod jvm;
 /// nginx with `--rewrite TERM:QUIT`: graceful shutdown, an in-flight response completes.
 mod nginx;
+/// The site nginx serves and a client with a request in flight (shared with tests/docker).
+mod nginx_site;
 /// PostgreSQL as an unprivileged `--user`: clean shutdown on TERM, fast with TERM:INT.
 mod postgres;
 /// Python multiprocessing: TERM to everyone, a killed parent, a killed worker.
