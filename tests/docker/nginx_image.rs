@@ -201,8 +201,9 @@ fn nginx_image_docker_stop_of_an_idle_server_is_fast() {
         elapsed.as_secs_f64()
     ));
     assert_eq!(code, 0, "logs:\n{logs}");
+    // docker's SIGKILL would come only after `-t 10`.
     assert!(
-        elapsed < Duration::from_secs(2),
+        elapsed < Duration::from_secs(5),
         "took {elapsed:?}; logs:\n{logs}"
     );
 }
