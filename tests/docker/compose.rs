@@ -19,9 +19,10 @@ use crate::private_daemon::{PrivateDaemon, main_bridge_exists, start_or_skip};
 
 const COMPOSE_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/compose/compose.yaml");
 
-/// Under the file's `stop_grace_period` (10 s) with room for docker-compose's own start-up on
-/// a loaded machine: a stop that needed the engine's SIGKILL takes the whole period.
-const WELL_UNDER_THE_STOP_TIMEOUT: Duration = Duration::from_secs(8);
+/// Two thirds of the file's `stop_grace_period` (30 s): a stop that needed the engine's
+/// SIGKILL takes the whole period. The exit codes checked beside it say the same without a
+/// clock: 137 would be the SIGKILL.
+const WELL_UNDER_THE_STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
 fn compose_available(test: &str) -> bool {
     let out = Command::new("docker-compose").arg("version").output();
@@ -91,9 +92,9 @@ impl<'a> Project<'a> {
         (containers, networks)
     }
 
-    /// `up -d SERVICE`, wait for `ready`, `stop`, check, `down`, check. Returns the stop time
-    /// and the logs after the stop.
-    fn up_stop_down(&self, service: &str, ready: &[&str]) -> (Duration, String) {
+    /// `up -d SERVICE`, wait for `ready`, `stop`, check, `down`, check. Returns the stop time,
+    /// the service's exit code and its logs after the stop.
+    fn up_stop_down(&self, service: &str, ready: &[&str]) -> (Duration, i32, String) {
         self.compose(&["up", "-d", service]).ok();
         poll_until(&format!("{service} to log {ready:?}"), || {
             let logs = self.logs(service);
@@ -111,13 +112,20 @@ impl<'a> Project<'a> {
         assert_eq!(running.stdout.trim(), "true", "{service} is not running");
         let stop = self.compose(&["stop"]).ok();
         let logs = self.logs(service);
+        let code = self
+            .docker(&["inspect", "-f", "{{.State.ExitCode}}", id])
+            .ok()
+            .stdout
+            .trim()
+            .parse()
+            .unwrap_or(-1);
         self.compose(&["down"]).ok();
         let (containers, networks) = self.leftovers();
         assert!(
             containers.trim().is_empty() && networks.trim().is_empty(),
             "down left containers {containers:?} and networks {networks:?}"
         );
-        (stop.elapsed, logs)
+        (stop.elapsed, code, logs)
     }
 }
 
@@ -137,11 +145,12 @@ fn compose_rein_entrypoint_service_stops_at_once() {
         return;
     }
     let p = Project::new(&fx.image, None);
-    let (elapsed, logs) = p.up_stop_down("app", &["app: ready"]);
+    let (elapsed, code, logs) = p.up_stop_down("app", &["app: ready"]);
     say(&format!(
-        "docker tests: measured: `docker-compose stop` of app (rein as ENTRYPOINT): {:.3} s",
+        "docker tests: measured: `docker-compose stop` of app (rein as ENTRYPOINT): {:.3} s, exit code {code}",
         elapsed.as_secs_f64()
     ));
+    assert_eq!(code, 0, "the trap exits 0:\n{logs}");
     assert!(logs.contains("app: TERM, cleaning up"), "{logs}");
     assert!(
         elapsed < WELL_UNDER_THE_STOP_TIMEOUT,
@@ -172,11 +181,12 @@ fn compose_init_true_service_under_rein_init_path_drains_its_helper() {
 fn check_worker(daemon: &PrivateDaemon, image: &str) {
     let p = Project::new(image, Some(&daemon.host));
     let ready = ["worker: ready", "worker-helper: ready"];
-    let (elapsed, logs) = p.up_stop_down("worker", &ready);
+    let (elapsed, code, logs) = p.up_stop_down("worker", &ready);
     say(&format!(
-        "docker tests: measured: `docker-compose stop` of worker (init: true, init-path rein): {:.3} s",
+        "docker tests: measured: `docker-compose stop` of worker (init: true, init-path rein): {:.3} s, exit code {code}",
         elapsed.as_secs_f64()
     ));
+    assert_eq!(code, 143, "sleep died of the forwarded TERM:\n{logs}");
     assert!(
         logs.contains("worker-helper: TERM"),
         "rein did not drain the helper:\n{logs}"
@@ -198,9 +208,9 @@ fn compose_init_true_service_under_stock_docker_init_loses_its_helper() {
     }
     let p = Project::new(&fx.image, None);
     let ready = ["worker: ready", "worker-helper: ready"];
-    let (elapsed, logs) = p.up_stop_down("worker", &ready);
+    let (elapsed, code, logs) = p.up_stop_down("worker", &ready);
     say(&format!(
-        "docker tests: measured: `docker-compose stop` of worker (init: true, stock docker-init): {:.3} s",
+        "docker tests: measured: `docker-compose stop` of worker (init: true, stock docker-init): {:.3} s, exit code {code}",
         elapsed.as_secs_f64()
     ));
     assert!(!logs.contains("worker-helper: TERM"), "{logs}");
