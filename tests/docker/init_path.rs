@@ -15,7 +15,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::harness::{Container, Fixture, docker, fixture, poll_until, say, static_rein_path};
+use crate::harness::{Container, Fixture, Run, docker, fixture, poll_until, say, static_rein_path};
 use crate::private_daemon::{
     PrivateDaemon, main_bridge_exists, start_or_skip, unique_name, wait_for_file,
 };
@@ -41,7 +41,7 @@ impl<'a> Private<'a> {
     }
 
     /// `docker run --init --name NAME OPTIONS IMAGE COMMAND...` on the private daemon.
-    fn run(&self, fx: &Fixture, options: &[&str], command: &[&str]) -> crate::harness::Run {
+    fn run(&self, fx: &Fixture, options: &[&str], command: &[&str]) -> Run {
         let mut args = vec!["run", "--init", "--name", &self.name];
         args.extend_from_slice(options);
         args.push(&fx.image);
@@ -77,19 +77,26 @@ fn zombies(stat: &str) -> usize {
         .count()
 }
 
-/// Runs the leftover program with `docker run --init` through `docker` (a private daemon's
-/// client or the machine's), stops it, and returns (stop time, exit code, whether the helper's
-/// trap ran).
+/// A docker client for one engine: the private daemon's or the machine's.
+type Client<'a> = &'a dyn Fn(&[&str]) -> Run;
+
+/// Runs the leftover program as `name` with `docker run --init OPTIONS IMAGE`, its `/out` in
+/// `out`, stops it, and returns (stop time, exit code, whether the helper's trap ran).
 fn leftover_case(
-    run: &dyn Fn(&[&str]) -> crate::harness::Run,
+    docker: Client,
+    options: &[&str],
+    image: &str,
     out: &Path,
     name: &str,
 ) -> (Duration, i32, bool) {
     let mount = format!("{}:/out", out.display());
-    run(&["run", "-d", "--init", "--name", name, "-v", &mount]).ok();
+    let mut args = vec!["run", "-d", "--init", "--name", name, "-v", &mount];
+    args.extend_from_slice(options);
+    args.extend([image, "sh", "-c", LEFTOVER_SCRIPT]);
+    docker(&args).ok();
     wait_for_file(&out.join("ready"));
-    let stop = run(&["stop", "-t", "10", name]).ok();
-    let code = run(&["inspect", "-f", "{{.State.ExitCode}}", name]).ok();
+    let stop = docker(&["stop", "-t", "10", name]).ok();
+    let code = docker(&["inspect", "-f", "{{.State.ExitCode}}", name]).ok();
     let code = code.stdout.trim().parse().unwrap_or(-1);
     (stop.elapsed, code, out.join("drained").exists())
 }
@@ -132,21 +139,9 @@ fn docker_init_stock_docker_init_kills_the_leftover_unwarned() {
     std::fs::create_dir_all(&dir).unwrap();
     let c = Container::named("stock-init-leftover");
     let label = format!("rein-test.pid={}", std::process::id());
-    let run = |args: &[&str]| {
-        let mut all = args.to_vec();
-        if args[0] == "run" {
-            all.extend([
-                "--label",
-                &label,
-                &fx.image[..],
-                "sh",
-                "-c",
-                LEFTOVER_SCRIPT,
-            ]);
-        }
-        docker(&all)
-    };
-    let (elapsed, code, drained) = leftover_case(&run, &dir, &c.name);
+    let client = |args: &[&str]| docker(args);
+    let (elapsed, code, drained) =
+        leftover_case(&client, &["--label", &label], &fx.image, &dir, &c.name);
     let _ = std::fs::remove_dir_all(&dir);
     say(&format!(
         "docker tests: measured: `docker stop -t 10` under --init = docker-init (tini): {:.3} s, exit code {code}, leftover's trap ran: {drained}",
@@ -224,14 +219,8 @@ fn checks_under_rein_init(daemon: &PrivateDaemon, fx: &Fixture) {
     // The leftover is drained on docker stop.
     let out = daemon.scratch("leftover-out");
     let name = unique_name("init-leftover");
-    let run = |args: &[&str]| {
-        let mut all = args.to_vec();
-        if args[0] == "run" {
-            all.extend([&fx.image[..], "sh", "-c", LEFTOVER_SCRIPT]);
-        }
-        daemon.docker(&all)
-    };
-    let (elapsed, code, drained) = leftover_case(&run, &out, &name);
+    let client = |args: &[&str]| daemon.docker(args);
+    let (elapsed, code, drained) = leftover_case(&client, &[], &fx.image, &out, &name);
     say(&format!(
         "docker tests: measured: `docker stop -t 10` under --init = rein (private dockerd): {:.3} s, exit code {code}, leftover's trap ran: {drained}",
         elapsed.as_secs_f64()
