@@ -39,6 +39,11 @@
 //! - `probe tty FILE EXIT`: close stdin/stdout/stderr (the terminal), re-open `/dev/tty` as all
 //!   three, print `ready tty foreground=yes|no` on it, record signals to FILE as `tty SIG`, and
 //!   exit with EXIT on SIGUSR2.
+//! - `probe tree`: fork two `sleep 1000` leftovers, one in the main child's process group and
+//!   one that calls `setsid` first, print `ready tree`, then unblock every signal and wait
+//!   until one ends it (it never exits on its own, as a shell's `wait` would not). Each leftover unblocks every signal just before its exec. Started with
+//!   a signal blocked (`probe wrap`), none of the three can lose it in its fork or start-up
+//!   window, as a shell's `trap` can: it stays pending until the unblock, then takes effect.
 #![allow(unsafe_code)]
 #![allow(
     missing_docs,
@@ -82,6 +87,7 @@ fn main() {
         ),
         "groups" => groups(),
         "escalate" => escalate(),
+        "tree" => tree(),
         _ => panic!("probe: unknown mode '{mode}'"),
     }
 }
@@ -633,4 +639,29 @@ fn escalate() {
     // SAFETY: a live one-element gid_t array and its length.
     let s = errno(unsafe { libc::setgroups(1, root.as_ptr()) });
     println!("setgid0 {g}\nsetuid0 {u}\nsetgroups0 {s}");
+}
+
+fn tree() {
+    for leave_session in [false, true] {
+        let pid = fork();
+        assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+        if pid == 0 {
+            // SAFETY: a plain system call on ourselves.
+            if leave_session && unsafe { libc::setsid() } < 0 {
+                exit_now(1);
+            }
+            set_mask(libc::SIG_SETMASK, 0);
+            let argv = [c"sleep".as_ptr(), c"1000".as_ptr(), std::ptr::null()];
+            // SAFETY: a NULL-terminated argv of static C strings.
+            unsafe { libc::execvp(argv[0], argv.as_ptr()) };
+            exit_now(127);
+        }
+    }
+    println!("ready tree");
+    std::io::stdout().flush().unwrap();
+    set_mask(libc::SIG_SETMASK, 0);
+    loop {
+        // SAFETY: pause(2) takes nothing and returns only when a handler ran (never here).
+        unsafe { libc::pause() };
+    }
 }

@@ -36,10 +36,25 @@ fn orphan_rein(
     .env("CHILD", CHILD)
     .envs(env.iter().copied());
     let mut run = Run::spawn(cmd);
-    let l = run.expect_line("rein PID", |l| l.starts_with("rein "));
-    let rein_pid: i32 = l["rein ".len()..].parse().unwrap();
-    let _guard = KillOnDrop(rein_pid);
-    run.expect_line("ready", |l| l == "ready");
+    // The shell's `echo rein $!` and the child's `echo ready` race: take them in either order
+    // (a line that matches neither is skipped, so waiting for one, then the other, can lose the
+    // second one).
+    let (mut rein_pid, mut ready) = (None, false);
+    let mut guard = None;
+    while rein_pid.is_none() || !ready {
+        let l = run.expect_line("rein PID or ready", |l| {
+            l.starts_with("rein ") || l == "ready"
+        });
+        match l.strip_prefix("rein ") {
+            Some(pid) => {
+                let pid: i32 = pid.parse().unwrap();
+                guard = Some(KillOnDrop(pid));
+                rein_pid = Some(pid);
+            }
+            None => ready = true,
+        }
+    }
+    let (rein_pid, _guard) = (rein_pid.unwrap(), guard);
     run.signal(run.pid() as i32, 9);
     let got = run.expect_line("got SIG", |l| l.starts_with("got "));
     wait_until("rein exits after its parent died", DEADLINE, || {

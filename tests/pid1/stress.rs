@@ -71,16 +71,24 @@ fn a_hundred_thousand_orphans_leave_no_zombie_and_no_memory_growth() {
         &[s("--"), s(probe()), s("orphan-bursts"), s("4")],
     );
     let rein = run.rein_pid(Mode::Pid1);
-    let mut burst = |n: u32| {
-        run.write_stdin(format!("{n}\n").as_bytes());
-        let line = run.expect_line("done", |l| l.starts_with("done "));
-        assert_eq!(line, format!("done {n} made {n} failed 0"));
-        wait_no_zombies(rein, Duration::from_secs(10));
+    // In bursts of 2,000, each reaped before the next: an orphan holds a pid until rein has
+    // reaped it, and pids are shared with the whole machine (`pid_max` is 32,768 by default).
+    // One burst of 90,000 would, on a loaded machine where rein falls behind, run the host out
+    // of pids (forks fail here and in every other program), and would have to be made and
+    // reaped within one deadline.
+    const BURST: u32 = 2_000;
+    let mut bursts = |count: u32| {
+        for _ in 0..count {
+            run.write_stdin(format!("{BURST}\n").as_bytes());
+            let line = run.expect_line("done", |l| l.starts_with("done "));
+            assert_eq!(line, format!("done {BURST} made {BURST} failed 0"));
+            wait_no_zombies(rein, DEADLINE);
+        }
         (status_kib(rein, "VmRSS"), status_kib(rein, "VmHWM"))
     };
     let t = Instant::now();
-    let (rss_10k, hwm_10k) = burst(10_000);
-    let (rss_100k, hwm_100k) = burst(90_000);
+    let (rss_10k, hwm_10k) = bursts(10_000 / BURST);
+    let (rss_100k, hwm_100k) = bursts(90_000 / BURST);
     eprintln!(
         "100k orphans in {:?}: rein VmRSS {rss_10k} -> {rss_100k} KiB, VmHWM {hwm_10k} -> {hwm_100k} KiB",
         t.elapsed()
@@ -96,6 +104,37 @@ fn a_hundred_thousand_orphans_leave_no_zombie_and_no_memory_growth() {
     );
     let out = run.finish();
     assert_eq!(out.code, Some(0), "{out:?}");
+}
+
+/// Until the returned sender is dropped, prints every 10 s what rein is doing (so a storm that
+/// does not drain before the deadline leaves its evidence in the test's output): its zombie
+/// children, CPU time and voluntary context switches (which stop growing while rein never
+/// gets back to `poll`).
+fn report_while_draining(rein: i32) -> std::sync::mpsc::Sender<()> {
+    let (tx, rx) = channel::<()>();
+    let t = Instant::now();
+    std::thread::spawn(move || {
+        while rx.recv_timeout(Duration::from_secs(10))
+            == Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+        {
+            let kids = harness::children(rein);
+            let zombies = kids
+                .iter()
+                .filter(|&&p| harness::state(p) == Some('Z'))
+                .count();
+            let ticks = |n| harness::stat_field(rein, n).unwrap_or_default();
+            eprintln!(
+                "storm still draining after {:?}: rein has {} children ({zombies} zombies), \
+                 utime {} stime {} ticks, {} voluntary context switches",
+                t.elapsed(),
+                kids.len(),
+                ticks(14),
+                ticks(15),
+                harness::status_field(rein, "voluntary_ctxt_switches").unwrap_or_default(),
+            );
+        }
+    });
+    tx
 }
 
 #[test]
@@ -125,24 +164,24 @@ fn a_storm_of_mixed_signals_keeps_reaching_a_forking_child() {
         }
     }
     let send_time = t.elapsed();
+    let draining = report_while_draining(rein);
     for k in kinds {
         run.expect_line(&format!("got {k}"), |l| l == format!("got {k}"));
     }
     assert!(kill(rein, 0), "rein is gone after the storm");
-    // rein forwards in order: once nothing is pending in rein and the marker has reached the
-    // child, every signal of the storm has been forwarded.
-    wait_until("rein has nothing pending", DEADLINE, || {
-        let text = std::fs::read_to_string(format!("/proc/{rein}/status")).unwrap();
-        text.lines()
-            .filter(|l| l.starts_with("ShdPnd:") || l.starts_with("SigPnd:"))
-            .all(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .is_some_and(|v| v.bytes().all(|b| b == b'0'))
-            })
+    // rein forwards in order: once no signal of the storm is pending in rein and the marker
+    // has reached the child, every signal of the storm has been forwarded. Only the storm's
+    // own signals count: the child's orphans keep raising SIGCHLD in rein, so on a busy
+    // machine rein's pending set is seldom empty.
+    let storm_mask = kinds.iter().fold(0u64, |m, &k| m | harness::sigbit(k));
+    wait_until("rein has no signal of the storm pending", DEADLINE, || {
+        ["ShdPnd", "SigPnd"]
+            .iter()
+            .all(|k| harness::status_mask(rein, k).is_some_and(|m| m & storm_mask == 0))
     });
     assert!(kill(rein, MARKER));
     run.expect_line("got 21", |l| l == "got 21");
+    drop(draining);
     let out = run.finish();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let count = |k: i32| -> u64 {
@@ -256,7 +295,7 @@ fn when_forks_fail_below_it_rein_keeps_reaping_and_exits_with_the_status() {
             .collect();
         eprintln!("under pids.max=12: {line}");
         assert!(f[1] > 0 && f[2] > 0, "expected some forks to fail: {line}");
-        wait_no_zombies(rein, Duration::from_secs(10));
+        wait_no_zombies(rein, DEADLINE);
     }
     let out = run.finish();
     assert_eq!(out.code, Some(0), "{out:?}");
@@ -391,7 +430,7 @@ fn without_proc_rein_still_reaps_forwards_and_warns_once() {
         s(rein()),
         s("-v"),
         s("--grace"),
-        s("5s"),
+        s("1h"),
         s("--"),
         s("sh"),
         s("-c"),
@@ -401,7 +440,7 @@ fn without_proc_rein_still_reaps_forwards_and_warns_once() {
     for _ in 0..2 {
         run.expect_line("ready", |l| l.starts_with("ready "));
     }
-    wait_no_zombies(rein, Duration::from_secs(10));
+    wait_no_zombies(rein, DEADLINE);
     assert!(kill(rein, 12));
     wait_lines(&file, &["child 12", "grandchild 12"]);
     let t = Instant::now();
@@ -411,8 +450,8 @@ fn without_proc_rein_still_reaps_forwards_and_warns_once() {
     let warnings = out.stderr.matches("/proc is not mounted").count();
     eprintln!("without /proc: {warnings} warning(s), leftover stopped in {stopped:?}");
     assert!(warnings <= 1, "{out:?}");
-    // The leftover `sleep` went with SIGTERM (kill(-1)), not after the 5 s grace.
-    assert!(stopped < Duration::from_secs(4), "{stopped:?}: {out:?}");
+    // The leftover `sleep` went with SIGTERM (kill(-1)): rein ended within the deadline,
+    // not after the hour of grace.
 }
 
 fn regroup(how: &str) {
