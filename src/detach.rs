@@ -3,8 +3,6 @@
 //! would block its unmount) and every descriptor above 2 (so a socket-activated listener or a
 //! pipe's write end is held only by the program that uses it, and EOF still arrives).
 
-use std::fs;
-
 use nix::libc;
 
 use crate::sys;
@@ -26,12 +24,7 @@ fn close_inherited() {
 }
 
 fn close_listed_or_all() {
-    let listed: Option<Vec<libc::c_int>> = fs::read_dir("/proc/self/fd").ok().map(|d| {
-        d.flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse().ok())
-            .collect()
-    });
-    match listed {
+    match crate::proc::own_fds() {
         // The directory's own descriptor is in the list; closing it while iterating is
         // harmless because the list was collected first.
         Some(fds) => fds

@@ -4,20 +4,20 @@
 //! From the moment the main child exists, nothing here may end rein early: a PID 1 that exits
 //! takes the whole container with it, so every failure is logged and the loop carries on.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::cli::Config;
 use crate::events::{BATCH, Received, SignalSource};
 use crate::exit_code::{ChildEnd, ExitPolicy, Reason};
 use crate::leftovers::{self, Scope};
-use crate::reap::{self, Reaped};
+use crate::reap::{self, Reaped, StopReport};
 use crate::shutdown::{Action, Phase, Shutdown};
 use crate::signals::{self, num};
 use crate::summary::Summary;
+use crate::target::{self, Target};
 
 /// How often rein re-scans for leftovers while it cannot rely on SIGCHLD alone: after SIGKILL
 /// (a process forked during the kill is not yet dead), and as PID 1 for processes that joined
@@ -43,9 +43,11 @@ pub struct Supervisor<'a> {
     group: Option<Pid>,
     shutdown: Shutdown,
     stops_forwarded: Vec<i32>,
+    /// Whether the main child is stopped, as its last stop or continue report said (waitid).
+    main_stopped: bool,
     orphans_reaped: u64,
-    terminated: BTreeSet<i32>,
-    killed: BTreeSet<i32>,
+    terminated: HashSet<i32>,
+    killed: HashSet<i32>,
     warned_no_proc: bool,
     /// What the last reaping pass said: rein had no child left.
     no_children: bool,
@@ -76,9 +78,10 @@ impl<'a> Supervisor<'a> {
                 cfg.timeout_signal,
             ),
             stops_forwarded: Vec::new(),
+            main_stopped: false,
             orphans_reaped: 0,
-            terminated: BTreeSet::new(),
-            killed: BTreeSet::new(),
+            terminated: HashSet::new(),
+            killed: HashSet::new(),
             warned_no_proc: false,
             no_children: false,
         }
@@ -136,7 +139,7 @@ impl<'a> Supervisor<'a> {
             }
             if self.shutdown.phase() == Phase::Killing {
                 // A process forked while the last SIGKILL went out survives it: kill again.
-                self.signal_leftovers(Signal::SIGKILL);
+                self.signal_leftovers(num::KILL);
             }
         }
     }
@@ -184,17 +187,17 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// `kill(-pgid, sig)` to the main child's group, or `kill(pid, sig)` with `--single-child`,
-    /// by number, so real-time signals take the same path as the classic ones.
-    fn send_to_main(&self, main: Pid, sig: i32) {
-        match self.deliver(main, sig) {
+    /// Sends `sig` (by number, so real-time signals take the same path as the classic ones) to
+    /// the main child's group, or only to the child with `--single-child`; followed by SIGCONT
+    /// if it asks to end and the target is stopped (see `target.rs`).
+    fn send_to_main(&mut self, main: Pid, sig: i32) {
+        let target = if self.cfg.single_child {
+            Target::Process(main)
+        } else {
+            self.main_target(main)
+        };
+        match target::signal(target, sig, || self.main_target_stopped(main)) {
             Ok(()) => {
-                if Signal::try_from(sig).is_ok_and(leftovers::wakes_stopped) {
-                    // A stopped child would hold the stop signal pending until --kill-after or
-                    // the runtime's SIGKILL; CONT lets it act on it now (a running child
-                    // ignores CONT).
-                    let _ = self.deliver(main, num::CONT);
-                }
                 let to = if self.cfg.single_child {
                     "pid"
                 } else {
@@ -206,14 +209,35 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// Sends `sig` to the main child's group, or to its pid with `--single-child`. If the group
-    /// is gone (the child moved to another group or session), the pid still is.
-    fn deliver(&self, main: Pid, sig: i32) -> std::io::Result<()> {
-        if self.cfg.single_child {
-            return crate::sys::kill_raw(main.as_raw(), sig);
+    /// The main child's process group (and the child itself, should it have left it).
+    fn main_target(&self, main: Pid) -> Target<'static> {
+        Target::MainChild {
+            pid: main,
+            group: self.group.unwrap_or(main),
         }
-        crate::sys::kill_raw(-main.as_raw(), sig)
-            .or_else(|_| crate::sys::kill_raw(main.as_raw(), sig))
+    }
+
+    /// Whether the target of a signal to the main child is stopped now: the child itself, by
+    /// its last stop report (waitid; /proc can only veto a report the child outran, e.g. by
+    /// dying of the signal just sent), or with its group, any member by its /proc state.
+    fn main_target_stopped(&mut self, main: Pid) -> bool {
+        match reap::main_child_stop(main) {
+            Some(StopReport::Stopped(sig)) => {
+                log::debug!("main child {main} stopped by {}", sig.as_str());
+                self.main_stopped = true;
+            }
+            Some(StopReport::Continued) => self.main_stopped = false,
+            None => {}
+        }
+        let main_stopped =
+            self.main_stopped && crate::proc::stat(main.as_raw()).is_none_or(|s| s.is_stopped());
+        main_stopped
+            || (!self.cfg.single_child
+                && leftovers::group_has_stopped_member(
+                    self.scope,
+                    self.group.unwrap_or(main),
+                    self.me,
+                ))
     }
 
     fn on_reaped(&mut self, r: Reaped) {
@@ -246,16 +270,15 @@ impl<'a> Supervisor<'a> {
             Action::KillChild => {
                 if let Some(main) = self.main {
                     log::info!("main child still running; sending SIGKILL to its group");
-                    let _ = kill(Pid::from_raw(-main.as_raw()), Signal::SIGKILL);
-                    let _ = kill(main, Signal::SIGKILL);
+                    let _ = target::signal(self.main_target(main), num::KILL, || false);
                 }
             }
-            Action::TermLeftovers => self.signal_leftovers(Signal::SIGTERM),
-            Action::KillLeftovers => self.signal_leftovers(Signal::SIGKILL),
+            Action::TermLeftovers => self.signal_leftovers(num::TERM),
+            Action::KillLeftovers => self.signal_leftovers(num::KILL),
         }
     }
 
-    fn signal_leftovers(&mut self, sig: Signal) {
+    fn signal_leftovers(&mut self, sig: i32) {
         let hit = match leftovers::signal_leftovers(self.scope, sig, self.me) {
             Some(pids) => pids,
             None => {
@@ -269,7 +292,7 @@ impl<'a> Supervisor<'a> {
                 Vec::new()
             }
         };
-        let set = if sig == Signal::SIGKILL {
+        let set = if sig == num::KILL {
             &mut self.killed
         } else {
             &mut self.terminated
@@ -279,23 +302,23 @@ impl<'a> Supervisor<'a> {
         if set.len() > before {
             log::info!(
                 "sent {} to {} leftover process(es)",
-                sig.as_str(),
+                signals::name(sig),
                 set.len() - before
             );
         }
     }
 
-    fn signal_without_proc(&self, sig: Signal) {
-        let target = match self.scope {
-            Scope::Namespace => Pid::from_raw(-1),
-            // The kernel does not hand out a pid that is still in use as a process group id,
-            // so while the main child's group has members, this reaches only them.
+    /// Without /proc, the states of leftovers are unknown, so none is woken with SIGCONT: a
+    /// stopped one gets its SIGKILL when the grace runs out.
+    fn signal_without_proc(&self, sig: i32) {
+        let to = match self.scope {
+            Scope::Namespace => Target::Everyone,
             Scope::Descendants(_) => match self.group {
-                Some(group) => Pid::from_raw(-group.as_raw()),
+                Some(group) => Target::Group(group),
                 None => return,
             },
         };
-        let _ = leftovers::kill_and_wake(target, sig);
+        let _ = target::signal(to, sig, || false);
     }
 
     /// Whether every leftover is gone: rein has no child, and as PID 1 nobody else is left in
