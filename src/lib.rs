@@ -6,7 +6,8 @@
 //! - `spawn`, `terminal`: starting the main child, its process group and the terminal;
 //! - `reap`: collecting exited children; `leftovers`: finding and stopping what remains;
 //!   `proc`: everything read from /proc, as bytes; `target`: who a signal goes to, and the one
-//!   function that sends it (with SIGCONT only for a stopped target);
+//!   function that sends it (with SIGCONT only for a stopped target); `throttle`: rate limits
+//!   for log lines that could repeat without end;
 //! - `shutdown`: the timers (grace, `--kill-after`, `--timeout`) as a pure state machine;
 //! - `supervise`: the event loop; `run`: the steps of one run in order;
 //! - `exit_code`: exit codes and the `--exit-zero` policy; `summary`: the summary line and the
@@ -35,6 +36,7 @@ pub mod supervise;
 pub mod sys;
 pub mod target;
 pub mod terminal;
+pub mod throttle;
 pub mod values;
 
 use std::ffi::{OsStr, OsString};

@@ -14,16 +14,20 @@ use crate::events::{BATCH, Received, SignalSource};
 use crate::exit_code::{ChildEnd, ExitPolicy, Reason};
 use crate::leftovers::{self, Scope};
 use crate::reap::{self, Reaped, StopReport};
-use crate::shutdown::{Action, Phase, Shutdown};
+use crate::shutdown::{Action, KILL_WAIT, Phase, Shutdown};
 use crate::signals::{self, num};
 use crate::summary::Summary;
 use crate::target::{self, Target};
+use crate::throttle::{self, Throttle, held_note};
 
-/// How often rein re-scans for leftovers while it cannot rely on SIGCHLD alone: after SIGKILL
-/// (a process forked during the kill is not yet dead), and as PID 1 for processes that joined
-/// the namespace from outside (they are not rein's children, so their exit sends no SIGCHLD).
-/// Only ever used during shutdown; an idle rein has no timer at all.
+/// How often rein re-scans for leftovers as PID 1 while the grace runs and it has no child
+/// left: processes that joined the namespace from outside are not rein's children, so their
+/// exit sends no SIGCHLD. (After SIGKILL the re-scans back off, see `shutdown.rs`.) Only ever
+/// used during shutdown; an idle rein has no timer at all.
 const RESCAN: Duration = Duration::from_millis(20);
+
+/// At most this many survivors are named in the log line rein leaves when it gives up.
+const SURVIVORS_NAMED: usize = 32;
 
 /// `si_code` of a signal sent with kill(2).
 const SI_USER: i32 = 0;
@@ -48,9 +52,16 @@ pub struct Supervisor<'a> {
     orphans_reaped: u64,
     terminated: HashSet<i32>,
     killed: HashSet<i32>,
+    /// Leftovers killed since the last "sent SIGKILL" line (those lines are throttled).
+    killed_unlogged: u64,
     warned_no_proc: bool,
     /// What the last reaping pass said: rein had no child left.
     no_children: bool,
+    /// rein gave up on leftovers that survived SIGKILL.
+    gave_up: bool,
+    kill_lines: Throttle,
+    forward_failures: Throttle,
+    wait_failures: Throttle,
 }
 
 impl<'a> Supervisor<'a> {
@@ -82,8 +93,13 @@ impl<'a> Supervisor<'a> {
             orphans_reaped: 0,
             terminated: HashSet::new(),
             killed: HashSet::new(),
+            killed_unlogged: 0,
             warned_no_proc: false,
             no_children: false,
+            gave_up: false,
+            kill_lines: Throttle::new(throttle::EVERY),
+            forward_failures: Throttle::new(throttle::EVERY),
+            wait_failures: Throttle::new(throttle::EVERY),
         }
     }
 
@@ -100,7 +116,9 @@ impl<'a> Supervisor<'a> {
                 let n = match source.read_batch(&mut batch) {
                     Ok(n) => n,
                     Err(e) => {
-                        log::warn!("reading signals failed: {e}");
+                        if let Some(held) = self.wait_failures.allow(Instant::now()) {
+                            log::warn!("reading signals failed: {e}{}", held_note(held));
+                        }
                         break;
                     }
                 };
@@ -126,7 +144,8 @@ impl<'a> Supervisor<'a> {
             for action in self.shutdown.on_time(now) {
                 self.act(action);
             }
-            if self.shutdown.phase() != Phase::Running && self.all_gone() {
+            if self.shutdown.phase() != Phase::Running && (self.gave_up || self.all_gone()) {
+                self.log_kills_held_back();
                 return self.summary();
             }
             let rescan = self.needs_rescan().then(|| now + RESCAN);
@@ -134,12 +153,10 @@ impl<'a> Supervisor<'a> {
                 .into_iter()
                 .flatten()
                 .min();
-            if let Err(e) = source.wait(deadline) {
-                log::warn!("waiting for signals failed: {e}");
-            }
-            if self.shutdown.phase() == Phase::Killing {
-                // A process forked while the last SIGKILL went out survives it: kill again.
-                self.signal_leftovers(num::KILL);
+            if let Err(e) = source.wait(deadline)
+                && let Some(held) = self.wait_failures.allow(Instant::now())
+            {
+                log::warn!("waiting for signals failed: {e}{}", held_note(held));
             }
         }
     }
@@ -205,7 +222,15 @@ impl<'a> Supervisor<'a> {
                 };
                 log::debug!("forwarded {} to {to} {main}", signals::name(sig));
             }
-            Err(e) => log::warn!("failed to forward {} to {main}: {e}", signals::name(sig)),
+            Err(e) => {
+                if let Some(held) = self.forward_failures.allow(Instant::now()) {
+                    log::warn!(
+                        "failed to forward {} to {main}: {e}{}",
+                        signals::name(sig),
+                        held_note(held)
+                    );
+                }
+            }
         }
     }
 
@@ -275,7 +300,34 @@ impl<'a> Supervisor<'a> {
             }
             Action::TermLeftovers => self.signal_leftovers(num::TERM),
             Action::KillLeftovers => self.signal_leftovers(num::KILL),
+            Action::GiveUp => self.give_up(),
         }
+    }
+
+    /// Stops waiting for leftovers that survived SIGKILL for [`KILL_WAIT`], naming them.
+    fn give_up(&mut self) {
+        if self.all_gone() {
+            return; // the last of them went just now
+        }
+        self.gave_up = true;
+        let survivors = leftovers::discover(self.scope, self.me).unwrap_or_default();
+        let mut names: Vec<String> = survivors
+            .iter()
+            .take(SURVIVORS_NAMED)
+            .map(|s| format!("{} ({})", s.pid, s.comm))
+            .collect();
+        if survivors.len() > SURVIVORS_NAMED {
+            names.push(format!("and {} more", survivors.len() - SURVIVORS_NAMED));
+        }
+        log::warn!(
+            "{} process(es) survived SIGKILL for {KILL_WAIT:?} (no permission to signal them, or stuck in the kernel); exiting without them: {}",
+            survivors.len(),
+            if names.is_empty() {
+                "none visible in /proc".to_string()
+            } else {
+                names.join(", ")
+            }
+        );
     }
 
     fn signal_leftovers(&mut self, sig: i32) {
@@ -299,12 +351,27 @@ impl<'a> Supervisor<'a> {
         };
         let before = set.len();
         set.extend(hit);
-        if set.len() > before {
-            log::info!(
-                "sent {} to {} leftover process(es)",
-                signals::name(sig),
-                set.len() - before
-            );
+        let new = (set.len() - before) as u64;
+        if new == 0 {
+            return;
+        }
+        if sig != num::KILL {
+            log::info!("sent {} to {new} leftover process(es)", signals::name(sig));
+            return;
+        }
+        // Re-scans after SIGKILL may find new processes each time (a fork loop): one line
+        // per second at most, counting all of them.
+        self.killed_unlogged += new;
+        if self.kill_lines.allow(Instant::now()).is_some() {
+            self.log_kills_held_back();
+        }
+    }
+
+    /// Logs the leftovers killed since the last such line, if any.
+    fn log_kills_held_back(&mut self) {
+        let n = std::mem::take(&mut self.killed_unlogged);
+        if n > 0 {
+            log::info!("sent SIGKILL to {n} leftover process(es)");
         }
     }
 
@@ -330,8 +397,7 @@ impl<'a> Supervisor<'a> {
 
     fn needs_rescan(&self) -> bool {
         match self.shutdown.phase() {
-            Phase::Running => false,
-            Phase::Killing => true,
+            Phase::Running | Phase::Killing { .. } | Phase::GaveUp => false,
             Phase::Draining { .. } => self.no_children,
         }
     }
