@@ -5,9 +5,26 @@
 //! learns the main child's stops from waitid(2) and reads everyone else's state in /proc.
 
 use crate::harness::{
-    DEADLINE, Mode, Run, descendants, namespaces_available, ns_command_without_proc, rein, run,
+    DEADLINE, Mode, Run, children, namespaces_available, ns_command_without_proc, rein, run, state,
     wait_until,
 };
+
+/// The main child: traps TERM, then blocks in the `read` builtin on rein's stdin (which the
+/// harness keeps open), so it forks nothing. A `sleep` loop would not do: dash starts `sleep`
+/// with vfork, and a TSTP that stops the vfork child before its exec leaves the shell in an
+/// uninterruptible vfork wait (state D) instead of stopped.
+const MAIN_TRAPS_TERM: &str = "trap 'echo main-term; exit 7' TERM; echo ready; read x";
+
+/// Waits until rein's main child itself (not merely some member of its group) is stopped. A
+/// TERM that reaches the shell before its own stop would be taken by its trap and then sit
+/// behind the stop, with nothing stopped yet for rein to wake: the test would race the kernel.
+fn wait_until_main_child_stopped(rein: i32) {
+    wait_until("the main child is stopped", DEADLINE, || {
+        children(rein)
+            .first()
+            .is_some_and(|&c| state(c) == Some('T'))
+    });
+}
 
 #[test]
 fn a_stopped_leftover_gets_its_sigterm_without_waiting_for_the_grace() {
@@ -41,22 +58,12 @@ fn a_stopped_main_child_acts_on_a_forwarded_sigterm() {
         return;
     }
     for mode in [Mode::Pid1, Mode::Plain] {
-        let mut r = Run::start(
-            mode,
-            &[
-                "--",
-                "sh",
-                "-c",
-                "trap 'echo main-term; exit 7' TERM; echo ready; while :; do sleep 1; done",
-            ],
-        );
+        let mut r = Run::start(mode, &["--", "sh", "-c", MAIN_TRAPS_TERM]);
         r.expect_line("ready", |l| l == "ready");
         let rein = r.rein_pid(mode);
         // Stop the whole group as a terminal's Ctrl-Z would, then ask it to terminate.
         r.signal(rein, nix::libc::SIGTSTP);
-        wait_until("the main child is stopped", DEADLINE, || {
-            descendants(rein).iter().any(|p| p.state == 'T')
-        });
+        wait_until_main_child_stopped(rein);
         r.signal(rein, nix::libc::SIGTERM);
         r.expect_line("main-term", |l| l == "main-term");
         let out = r.finish();
@@ -99,14 +106,12 @@ fn without_proc_a_stopped_main_child_still_acts_on_a_forwarded_sigterm() {
         "--",
         "sh",
         "-c",
-        "trap 'echo main-term; exit 7' TERM; echo ready; while :; do sleep 1; done",
+        MAIN_TRAPS_TERM,
     ]));
     r.expect_line("ready", |l| l == "ready");
     let pid = r.rein_pid(Mode::Pid1);
     r.signal(pid, nix::libc::SIGTSTP);
-    wait_until("the main child is stopped", DEADLINE, || {
-        descendants(pid).iter().any(|p| p.state == 'T')
-    });
+    wait_until_main_child_stopped(pid);
     r.signal(pid, nix::libc::SIGTERM);
     r.expect_line("main-term", |l| l == "main-term");
     let out = r.finish();
