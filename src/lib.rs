@@ -6,6 +6,9 @@
 //! - `signals`, `events`: which signals rein catches and how it waits for them (signalfd);
 //! - `spawn`, `terminal`: starting the main child, its process group and the terminal;
 //! - `reap`: collecting exited children; `leftovers`: finding and stopping what remains;
+//!   `proc`: everything read from /proc, as bytes; `target`: who a signal goes to, and the one
+//!   function that sends it (with SIGCONT only for a stopped target); `throttle`: rate limits
+//!   for log lines that could repeat without end;
 //! - `shutdown`: the timers (grace, `--kill-after`, `--timeout`) as a pure state machine;
 //! - `supervise`: the event loop; `run`: the steps of one run in order;
 //! - `exit_code`: exit codes and the `--exit-zero` policy; `summary`: the summary line and the
@@ -23,6 +26,7 @@ pub mod exit_code;
 pub mod leftovers;
 pub mod log;
 pub mod options;
+pub mod proc;
 pub mod reap;
 pub mod run;
 pub mod shutdown;
@@ -32,7 +36,9 @@ pub mod status_file;
 pub mod summary;
 pub mod supervise;
 pub mod sys;
+pub mod target;
 pub mod terminal;
+pub mod throttle;
 pub mod values;
 
 use std::ffi::{OsStr, OsString};

@@ -24,8 +24,8 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 use rein::account::resolve_in;
 use rein::cli::{self, Parsed};
-use rein::leftovers::parse_stat;
 use rein::options::{self, OPTIONS};
+use rein::proc::parse_stat;
 use rein::signals::{self, MAX_SIGNAL, parse_signal};
 use rein::values::{parse_duration, parse_exit_code, parse_rewrite, parse_user_spec};
 
@@ -669,27 +669,36 @@ fn a_group_planted_among_junk_is_always_found() {
 #[test]
 fn stat_lines_never_panic_and_well_formed_ones_parse() {
     check("parse_stat_any", any::<String>(), |t| {
-        let _ = parse_stat(&t);
+        let _ = parse_stat(t.as_bytes());
         Ok(())
     });
     check("parse_stat_bytes", bytes(64), |b| {
-        let _ = parse_stat(&String::from_utf8_lossy(&b));
+        let _ = parse_stat(&b);
         Ok(())
     });
-    // The kernel's comm is up to 15 bytes of anything but NUL: spaces and parentheses included.
+    // The kernel's comm is up to 15 bytes of anything but NUL (not necessarily UTF-8): spaces,
+    // parentheses and newlines included.
     check(
         "parse_stat_valid",
         (
             1..=i32::MAX,
-            "[^\u{0}]{0,15}",
+            proptest::collection::vec(1u8..=255, 0..=15),
             proptest::sample::select(&["R", "S", "D", "Z", "T", "t", "X", "I"][..]),
             0..=i32::MAX,
+            0..=i32::MAX,
         ),
-        |(pid, comm, state, ppid)| {
-            let text = format!("{pid} ({comm}) {state} {ppid} {pid} {pid} 0 -1 4194560 97 0 0 0\n");
-            let e = parse_stat(&text).ok_or_else(|| TestCaseError::fail(text.clone()))?;
-            prop_assert_eq!((e.pid, e.ppid), (pid, ppid));
-            prop_assert_eq!(e.zombie, state == "Z" || state == "X");
+        |(pid, comm, state, ppid, pgrp)| {
+            let mut line = format!("{pid} (").into_bytes();
+            line.extend_from_slice(&comm);
+            line.extend_from_slice(
+                format!(") {state} {ppid} {pgrp} {pid} 0 -1 4194560 97 0 0 0\n").as_bytes(),
+            );
+            let e = parse_stat(&line)
+                .ok_or_else(|| TestCaseError::fail(String::from_utf8_lossy(&line).into_owned()))?;
+            prop_assert_eq!((e.pid, e.ppid, e.pgrp), (pid, ppid, pgrp));
+            prop_assert_eq!(e.comm.as_bytes(), &comm[..]);
+            prop_assert_eq!(e.is_zombie(), state == "Z" || state == "X");
+            prop_assert_eq!(e.is_stopped(), state == "T");
             Ok(())
         },
     );
