@@ -415,6 +415,24 @@ mod tests {
     }
 
     #[test]
+    fn numbers_are_read_across_pieces_and_junk_is_skipped() {
+        let path = std::env::temp_dir().join(format!("rein-proc-{}", std::process::id()));
+        let mut text: Vec<u8> = (1..=3000)
+            .flat_map(|n| format!("{n} ").into_bytes())
+            .collect();
+        text.extend_from_slice(b"x12 12x 0 99999999999 \xff 42");
+        fs::write(&path, &text).unwrap();
+        let mut p = PathBuf::new();
+        p.push(path.as_os_str().as_bytes());
+        let mut out = Vec::new();
+        read_numbers(&p, &mut out).unwrap();
+        let _ = fs::remove_file(&path);
+        let mut want: Vec<i32> = (1..=3000).collect();
+        want.push(42);
+        assert_eq!(out, want);
+    }
+
+    #[test]
     fn our_own_entry_reads_back() {
         let me = i32::try_from(std::process::id()).unwrap();
         let s = stat(me).unwrap();

@@ -14,8 +14,10 @@ use crate::harness::{Mode, Run, command_via, kill, namespaces_available};
 /// rein without CAP_KILL: it can signal its own uid (root) but nobody else.
 const NO_CAP_KILL: &[&str] = &["setpriv", "--bounding-set=-kill"];
 
-/// Runs `$@` as uid/gid 2000 with no supplementary groups.
-const AS_2000: &str = "setpriv --reuid 2000 --regid 2000 --clear-groups";
+/// Runs `$@` as uid/gid 2000 with no supplementary groups, on none of rein's descriptors: in
+/// plain mode the survivor outlives rein, and holding rein's stdout or stderr open it would
+/// keep the harness waiting for their EOF.
+const AS_2000: &str = "</dev/null >/dev/null 2>&1 setpriv --reuid 2000 --regid 2000 --clear-groups";
 
 /// Waits until the process `$p` has become uid 2000 (until then it is root, and rein's
 /// SIGKILL would reach it), then prints `ready $p`.
