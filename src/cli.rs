@@ -45,6 +45,12 @@ pub struct Config {
     pub user: Option<(String, Option<String>)>,
     /// `--status-file`.
     pub status_file: Option<PathBuf>,
+    /// `--adopt`: a main child that exits 0 leaves its descendants in rein's care (adopt.rs).
+    pub adopt: bool,
+    /// `--pid-file`: with `--adopt`, the file naming the daemon to follow as the main process.
+    pub pid_file: Option<PathBuf>,
+    /// `--stop-delay`: how long the first stopping signal is held before it is forwarded.
+    pub stop_delay: Option<Duration>,
     /// Number of `-v`.
     pub verbosity: u8,
 }
@@ -65,6 +71,9 @@ impl Default for Config {
             pdeathsig: None,
             user: None,
             status_file: None,
+            adopt: false,
+            pid_file: None,
+            stop_delay: None,
             verbosity: 0,
         }
     }
@@ -171,6 +180,25 @@ const OPTS: &[Opt] = &[
         short: None,
         long: "status-file",
         env: Some("REIN_STATUS_FILE"),
+        takes_value: true,
+    },
+    // Issue 12: --adopt, --pid-file, --stop-delay.
+    Opt {
+        short: None,
+        long: "adopt",
+        env: Some("REIN_ADOPT"),
+        takes_value: false,
+    },
+    Opt {
+        short: None,
+        long: "pid-file",
+        env: Some("REIN_PID_FILE"),
+        takes_value: true,
+    },
+    Opt {
+        short: None,
+        long: "stop-delay",
+        env: Some("REIN_STOP_DELAY"),
         takes_value: true,
     },
     Opt {
@@ -322,7 +350,33 @@ where
     if !cfg.pause && cfg.command.is_empty() {
         return Err(String::from("no PROGRAM given"));
     }
+    check_issue12_combinations(&cfg)?;
     Ok(Parsed::Run(Box::new(cfg)))
+}
+
+/// Combinations of `--adopt`, `--pid-file` and `--stop-delay` that cannot mean what the user
+/// wants, refused before anything runs.
+fn check_issue12_combinations(cfg: &Config) -> Result<(), String> {
+    if cfg.adopt && cfg.pause {
+        return Err(String::from(
+            "--adopt takes over a PROGRAM's descendants, and --pause runs no PROGRAM",
+        ));
+    }
+    if cfg.pid_file.is_some() && !cfg.adopt {
+        return Err(String::from(
+            "--pid-file names a daemon to follow after the main child exits, which needs --adopt (REIN_ADOPT=1)",
+        ));
+    }
+    // The delay counts toward --kill-after: a SIGKILL due before the held signal goes out
+    // would kill the program without ever letting it see that signal.
+    if let (Some(delay), Some(kill)) = (cfg.stop_delay, cfg.kill_after)
+        && delay >= kill
+    {
+        return Err(format!(
+            "--stop-delay ({delay:?}) must be shorter than --kill-after ({kill:?}), which counts from the signal's arrival"
+        ));
+    }
+    Ok(())
 }
 
 /// Option values other than the program are text: names, numbers, paths we print.
@@ -355,6 +409,13 @@ fn apply(cfg: &mut Config, opt: &Opt, v: &str) -> Result<(), String> {
         "user" => cfg.user = Some(values::parse_user_spec(v)?),
         "status-file" if v.is_empty() => return Err(String::from("empty status-file path")),
         "status-file" => cfg.status_file = Some(PathBuf::from(v)),
+        "adopt" => cfg.adopt = boolean(v)?,
+        "pid-file" if v.is_empty() => return Err(String::from("empty pid-file path")),
+        "pid-file" => cfg.pid_file = Some(PathBuf::from(v)),
+        "stop-delay" => {
+            let d = values::parse_duration(v)?;
+            cfg.stop_delay = (!d.is_zero()).then_some(d);
+        }
         _ => {}
     }
     debug_assert!((1..=MAX_SIGNAL).contains(&cfg.timeout_signal));
@@ -394,6 +455,14 @@ Options (each has an environment twin; a flag wins over its variable):
                             numbers), with USER's supplementary groups [REIN_USER]
       --status-file PATH    write a JSON summary of the run to PATH when rein exits
                             [REIN_STATUS_FILE]
+      --adopt               when PROGRAM exits 0 and leaves processes behind (a daemon),
+                            keep them: forward signals to their process groups, exit once
+                            the last is gone [REIN_ADOPT=1]
+      --pid-file PATH       with --adopt: follow the pid in PATH (waited for up to 10s; it
+                            must be rein's child) as the main process [REIN_PID_FILE]
+      --stop-delay DURATION hold the first TERM, INT, QUIT or HUP for DURATION before
+                            forwarding it (a second one goes at once); counts toward
+                            --kill-after [REIN_STOP_DELAY; default off]
   -v, --verbose             log more to stderr (repeat: -vv debug, -vvv trace)
   -h, --help                print this help and exit
   -V, --version             print the version and exit
@@ -585,6 +654,72 @@ mod tests {
         assert_eq!(c.rewrite(15), Some(2));
         assert_eq!(c.rewrite(28), None);
         assert_eq!(c.rewrite(10), Some(10));
+    }
+
+    #[test]
+    fn issue12_options_and_their_twins() {
+        let c = run(&[
+            "--adopt",
+            "--pid-file",
+            "/run/d.pid",
+            "--stop-delay",
+            "5s",
+            "x",
+        ])
+        .unwrap();
+        assert!(c.adopt);
+        assert_eq!(c.pid_file, Some(PathBuf::from("/run/d.pid")));
+        assert_eq!(c.stop_delay, Some(Duration::from_secs(5)));
+        let c = run_env(
+            &["x"],
+            &[
+                ("REIN_ADOPT", "1"),
+                ("REIN_PID_FILE", "d.pid"),
+                ("REIN_STOP_DELAY", "250ms"),
+            ],
+        )
+        .unwrap();
+        assert!(c.adopt);
+        assert_eq!(c.pid_file, Some(PathBuf::from("d.pid")));
+        assert_eq!(c.stop_delay, Some(Duration::from_millis(250)));
+        // Zero means off, as for every duration that can be off.
+        assert_eq!(run(&["--stop-delay", "0", "x"]).unwrap().stop_delay, None);
+        // The delay may be anything below --kill-after.
+        let c = run(&["--stop-delay", "2s", "-k", "3s", "x"]).unwrap();
+        assert_eq!(c.kill_after, Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn issue12_combinations_that_cannot_work_are_refused() {
+        for (args, env, needle) in [
+            (&["--pid-file", "/p", "x"][..], &[][..], "needs --adopt"),
+            (&["x"], &[("REIN_PID_FILE", "/p")], "needs --adopt"),
+            (
+                &["--pid-file", "/p", "x"],
+                &[("REIN_ADOPT", "0")],
+                "needs --adopt",
+            ),
+            (&["--adopt", "-P"], &[], "--pause"),
+            (&["--adopt", "--pid-file=", "x"], &[], "empty pid-file"),
+            (
+                &["--stop-delay", "3s", "-k", "3s", "x"],
+                &[],
+                "shorter than --kill-after",
+            ),
+            (
+                &["x"],
+                &[("REIN_STOP_DELAY", "9s"), ("REIN_KILL_AFTER", "1s")],
+                "--stop-delay",
+            ),
+            (&["--stop-delay", "soon", "x"], &[], "'soon'"),
+            (&["--adopt=1", "x"], &[], "takes no value"),
+        ] {
+            let e = run_env(args, env).expect_err(needle);
+            assert!(
+                e.contains(needle),
+                "{args:?}: {e:?} should mention {needle}"
+            );
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::harness::{
     read_status, run, wait_until, with_sh,
 };
 
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 10] = [
     "exit_code",
     "signal",
     "reason",
@@ -19,6 +19,8 @@ const KEYS: [&str; 8] = [
     "orphans_reaped",
     "leftovers_terminated",
     "leftovers_killed",
+    "adopted",
+    "followed_pid",
 ];
 
 /// Arguments after `--status-file`, rein's expected code, and expected fields.
