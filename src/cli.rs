@@ -50,6 +50,12 @@ pub struct Config {
     pub user: Option<(String, Option<String>)>,
     /// `--status-file`.
     pub status_file: Option<PathBuf>,
+    /// `--adopt`: a main child that exits 0 leaves its descendants in rein's care (adopt.rs).
+    pub adopt: bool,
+    /// `--pid-file`: with `--adopt`, the file naming the daemon to follow as the main process.
+    pub pid_file: Option<PathBuf>,
+    /// `--stop-delay`: how long the first stopping signal is held before it is forwarded.
+    pub stop_delay: Option<Duration>,
     /// Number of `-v`.
     pub verbosity: u8,
 }
@@ -70,6 +76,9 @@ impl Default for Config {
             pdeathsig: None,
             user: None,
             status_file: None,
+            adopt: false,
+            pid_file: None,
+            stop_delay: None,
             verbosity: 0,
         }
     }
@@ -298,12 +307,19 @@ fn apply(cfg: &mut Config, key: Key, v: &str) -> Result<bool, String> {
         Key::User => cfg.user = Some(values::parse_user_spec(v)?),
         Key::StatusFile if v.is_empty() => return Err(String::from("empty status-file path")),
         Key::StatusFile => cfg.status_file = Some(PathBuf::from(v)),
+        Key::Adopt => cfg.adopt = boolean(v)?,
+        Key::PidFile if v.is_empty() => return Err(String::from("empty pid-file path")),
+        Key::PidFile => cfg.pid_file = Some(PathBuf::from(v)),
+        Key::StopDelay => {
+            let d = values::parse_duration(v)?;
+            cfg.stop_delay = (!d.is_zero()).then_some(d);
+        }
         Key::Verbose => cfg.verbosity = cfg.verbosity.saturating_add(1),
         // Answered before any option is applied (see `parse`).
         Key::Help | Key::Version => {}
     }
     Ok(match key {
-        Key::SingleChild | Key::ExitZeroOnStop | Key::Pause => boolean(v)?,
+        Key::SingleChild | Key::ExitZeroOnStop | Key::Pause | Key::Adopt => boolean(v)?,
         _ => true,
     })
 }
@@ -325,7 +341,7 @@ fn check_combination(cfg: &Config, origins: &[(Key, String)]) -> Result<(), Stri
         let o = options::opt(*key);
         match o.needs {
             Needs::Nothing => {}
-            Needs::Program | Needs::Timeout if cfg.pause => {
+            Needs::Program | Needs::Timeout | Needs::Adopt if cfg.pause => {
                 return Err(format!(
                     "{} cannot apply with --pause, which runs no PROGRAM (from {origin})",
                     o.flag()
@@ -337,8 +353,23 @@ fn check_combination(cfg: &Config, origins: &[(Key, String)]) -> Result<(), Stri
                     o.flag()
                 ));
             }
-            Needs::Program | Needs::Timeout => {}
+            Needs::Adopt if !on(Key::Adopt) => {
+                return Err(format!(
+                    "{} names a daemon to follow after the main child exits, which needs --adopt (REIN_ADOPT=1) (from {origin})",
+                    o.flag()
+                ));
+            }
+            Needs::Program | Needs::Timeout | Needs::Adopt => {}
         }
+    }
+    // The delay counts toward --kill-after: a SIGKILL due before the held signal goes out
+    // would kill the program without ever letting it see that signal.
+    if let (Some(delay), Some(kill)) = (cfg.stop_delay, cfg.kill_after)
+        && delay >= kill
+    {
+        return Err(format!(
+            "--stop-delay ({delay:?}) must be shorter than --kill-after ({kill:?}), which counts from the signal's arrival"
+        ));
     }
     if let Some(sig) = cfg.pdeathsig
         && cfg.rewrite(sig).is_none()
@@ -540,7 +571,8 @@ mod tests {
                 Key::Rewrite => "USR1:USR2",
                 Key::ExitZero => "3",
                 Key::User => "app",
-                Key::StatusFile => "/s.json",
+                Key::StatusFile | Key::PidFile => "/s.json",
+                Key::StopDelay => "2s",
                 _ => "",
             };
             let mut args = vec![o.flag()];
@@ -549,6 +581,9 @@ mod tests {
             }
             if o.key == Key::TimeoutSignal {
                 args.extend(["-T".into(), "1s".into()]);
+            }
+            if o.key == Key::PidFile {
+                args.push("--adopt".into());
             }
             if o.key != Key::Pause {
                 args.push("x".into());
@@ -646,5 +681,71 @@ mod tests {
     #[test]
     fn verbosity_counts_every_v() {
         assert_eq!(run(&["-vv", "--verbose", "-v", "x"]).unwrap().verbosity, 4);
+    }
+
+    #[test]
+    fn issue12_options_and_their_twins() {
+        let c = run(&[
+            "--adopt",
+            "--pid-file",
+            "/run/d.pid",
+            "--stop-delay",
+            "5s",
+            "x",
+        ])
+        .unwrap();
+        assert!(c.adopt);
+        assert_eq!(c.pid_file, Some(PathBuf::from("/run/d.pid")));
+        assert_eq!(c.stop_delay, Some(Duration::from_secs(5)));
+        let c = run_env(
+            &["x"],
+            &[
+                ("REIN_ADOPT", "1"),
+                ("REIN_PID_FILE", "d.pid"),
+                ("REIN_STOP_DELAY", "250ms"),
+            ],
+        )
+        .unwrap();
+        assert!(c.adopt);
+        assert_eq!(c.pid_file, Some(PathBuf::from("d.pid")));
+        assert_eq!(c.stop_delay, Some(Duration::from_millis(250)));
+        // Zero means off, as for every duration that can be off.
+        assert_eq!(run(&["--stop-delay", "0", "x"]).unwrap().stop_delay, None);
+        // The delay may be anything below --kill-after.
+        let c = run(&["--stop-delay", "2s", "-k", "3s", "x"]).unwrap();
+        assert_eq!(c.kill_after, Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn issue12_combinations_that_cannot_work_are_refused() {
+        for (args, env, needle) in [
+            (&["--pid-file", "/p", "x"][..], &[][..], "needs --adopt"),
+            (&["x"], &[("REIN_PID_FILE", "/p")], "needs --adopt"),
+            (
+                &["--pid-file", "/p", "x"],
+                &[("REIN_ADOPT", "0")],
+                "needs --adopt",
+            ),
+            (&["--adopt", "-P"], &[], "--pause"),
+            (&["--adopt", "--pid-file=", "x"], &[], "empty pid-file"),
+            (
+                &["--stop-delay", "3s", "-k", "3s", "x"],
+                &[],
+                "shorter than --kill-after",
+            ),
+            (
+                &["x"],
+                &[("REIN_STOP_DELAY", "9s"), ("REIN_KILL_AFTER", "1s")],
+                "--stop-delay",
+            ),
+            (&["--stop-delay", "soon", "x"], &[], "'soon'"),
+            (&["--adopt=1", "x"], &[], "takes no value"),
+        ] {
+            let e = run_env(args, env).expect_err(needle);
+            assert!(
+                e.contains(needle),
+                "{args:?}: {e:?} should mention {needle}"
+            );
+        }
     }
 }

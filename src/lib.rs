@@ -9,7 +9,10 @@
 //!   `proc`: everything read from /proc, as bytes; `target`: who a signal goes to, and the one
 //!   function that sends it (with SIGCONT only for a stopped target); `throttle`: rate limits
 //!   for log lines that could repeat without end;
-//! - `shutdown`: the timers (grace, `--kill-after`, `--timeout`) as a pure state machine;
+//! - `shutdown`: the timers (grace, `--kill-after`, `--timeout`, `--stop-delay`) as a pure
+//!   state machine;
+//! - `adopt`: `--adopt` and `--pid-file`, a main program that daemonizes; `job_control`:
+//!   Ctrl-Z, `fg` and `bg` passing through rein in an interactive shell;
 //! - `supervise`: the event loop; `run`: the steps of one run in order;
 //! - `exit_code`: exit codes and the `--exit-zero` policy; `summary`: the summary line and the
 //!   status file's JSON; `status_file`: writing that file safely;
@@ -18,11 +21,13 @@
 //! - `sys`: the raw system calls (allowed `unsafe`, with `spawn` and `credentials`).
 
 pub mod account;
+pub mod adopt;
 pub mod cli;
 pub mod credentials;
 pub mod detach;
 pub mod events;
 pub mod exit_code;
+pub mod job_control;
 pub mod leftovers;
 pub mod log;
 pub mod options;

@@ -32,6 +32,12 @@ pub enum Key {
     User,
     /// `--status-file`.
     StatusFile,
+    /// `--adopt`.
+    Adopt,
+    /// `--pid-file`.
+    PidFile,
+    /// `--stop-delay`.
+    StopDelay,
     /// `-v`, `--verbose`.
     Verbose,
     /// `-h`, `--help`.
@@ -50,6 +56,8 @@ pub enum Needs {
     Program,
     /// Refines `--timeout` (and concerns the main child).
     Timeout,
+    /// Refines `--adopt` (and concerns the main child).
+    Adopt,
 }
 
 /// One row of the option table.
@@ -222,6 +230,42 @@ pub const OPTIONS: &[Opt] = &[
         repeatable: false,
         help: "write a JSON summary of the run to PATH when rein exits",
         default: None,
+        needs: Needs::Nothing,
+    },
+    Opt {
+        key: Key::Adopt,
+        short: None,
+        long: "adopt",
+        value: None,
+        env: Some("REIN_ADOPT"),
+        repeatable: false,
+        help: "when PROGRAM exits 0 and leaves processes behind (a daemon), keep them: forward \
+               signals to their process groups, exit once the last is gone",
+        default: None,
+        needs: Needs::Program,
+    },
+    Opt {
+        key: Key::PidFile,
+        short: None,
+        long: "pid-file",
+        value: Some("PATH"),
+        env: Some("REIN_PID_FILE"),
+        repeatable: false,
+        help: "with --adopt: follow the pid in PATH (waited for up to 10s; it must be a \
+               descendant of rein) as the main process",
+        default: None,
+        needs: Needs::Adopt,
+    },
+    Opt {
+        key: Key::StopDelay,
+        short: None,
+        long: "stop-delay",
+        value: Some("DURATION"),
+        env: Some("REIN_STOP_DELAY"),
+        repeatable: false,
+        help: "hold the first TERM, INT, QUIT or HUP for DURATION before forwarding it (a \
+               second one goes at once); counts toward --kill-after",
+        default: Some("off"),
         needs: Needs::Nothing,
     },
     Opt {
@@ -440,6 +484,9 @@ mod tests {
             Key::Pause,
             Key::User,
             Key::StatusFile,
+            Key::Adopt,
+            Key::PidFile,
+            Key::StopDelay,
             Key::Verbose,
             Key::Help,
             Key::Version,
@@ -521,6 +568,6 @@ mod tests {
         ] {
             assert!(!is_reins_variable(e), "{}", e.escape_ascii());
         }
-        assert_eq!(variables().count(), 13);
+        assert_eq!(variables().count(), 16);
     }
 }

@@ -21,7 +21,8 @@ use nix::unistd::Pid;
 pub struct Reaped {
     /// The pid, which is free for reuse from this moment on: never signal it again.
     pub pid: Pid,
-    /// Its terminal status (`Exited` or `Signaled`).
+    /// Its status: `Exited` or `Signaled` when reaped; `Stopped` or `Continued` for a report
+    /// that leaves the child in place.
     pub status: WaitStatus,
 }
 
@@ -35,14 +36,18 @@ pub struct Reaped {
 /// # References
 /// - <https://man7.org/linux/man-pages/man2/waitpid.2.html>
 pub fn reap_zombies(mut each: impl FnMut(Reaped)) -> bool {
-    let flags = WaitPidFlag::WNOHANG | WaitPidFlag::__WALL;
+    // Issue 12 (job control): WUNTRACED | WCONTINUED also report stops and continues, which
+    // reap nothing; `each` tells them apart by their status.
+    let flags = WaitPidFlag::WNOHANG
+        | WaitPidFlag::__WALL
+        | WaitPidFlag::WUNTRACED
+        | WaitPidFlag::WCONTINUED;
     loop {
         match waitpid(None::<Pid>, Some(flags)) {
             // Children exist but none has exited yet.
             Ok(WaitStatus::StillAlive) => return false,
             Ok(status) => {
                 if let Some(pid) = status.pid() {
-                    // Only Exited and Signaled come back without WUNTRACED/WCONTINUED.
                     each(Reaped { pid, status });
                 }
             }

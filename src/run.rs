@@ -10,9 +10,11 @@ use std::time::Instant;
 use nix::libc;
 use nix::unistd::{Pid, getpid, getppid};
 
+use crate::adopt::Adoption;
 use crate::cli::Config;
 use crate::events::SignalSource;
 use crate::exit_code::{self, REIN_FAILED, Reason};
+use crate::job_control::JobControl;
 use crate::spawn::{self, Plan, SignalState, SpawnError};
 use crate::status_file::StatusFile;
 use crate::summary::Summary;
@@ -45,6 +47,12 @@ pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
     };
     register_subreaper();
     let pending = arm_pdeathsig(cfg.pdeathsig, parent);
+    // Issue 12: --adopt remembers what is at --pid-file before the child can write it.
+    let adoption = match Adoption::prepare(cfg) {
+        Ok(a) => a,
+        Err(e) => return fail(&e),
+    };
+    let mut job = JobControl::off();
 
     let main = if cfg.pause {
         None
@@ -58,6 +66,8 @@ pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
             .iter()
             .any(|e| e.as_encoded_bytes() == format!("LISTEN_PID={me}").as_bytes());
         let terminal = Terminal::if_foreground();
+        // Issue 12: with a controlling terminal, the child's Ctrl-Z reaches rein's shell.
+        job = JobControl::new(terminal.is_some() || crate::terminal::controlling().is_some());
         let plan = Plan {
             command: &cfg.command,
             env,
@@ -83,7 +93,9 @@ pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
             return fail_with_child(main);
         }
     };
-    let summary = Supervisor::new(cfg, main, start).run(&source, pending);
+    let summary = Supervisor::new(cfg, main, start)
+        .with_issue12(adoption, job)
+        .run(&source, pending);
     finish(status_file.as_ref(), &summary);
     summary.exit_code
 }
@@ -164,6 +176,8 @@ fn exec_failed(
         orphans_reaped: 0,
         leftovers_terminated: 0,
         leftovers_killed: 0,
+        adopted: false,
+        followed_pid: None,
     };
     finish(status_file, &summary);
     code

@@ -1,5 +1,5 @@
-//! The timers of a run as a pure state machine: `--timeout`, `--kill-after` and the grace
-//! period for leftovers. It never reads the clock or sends a signal itself; the supervise loop
+//! The timers of a run as a pure state machine: `--timeout`, `--kill-after`, `--stop-delay`
+//! and the grace period for leftovers. It never reads the clock or sends a signal itself; the supervise loop
 //! feeds it instants and carries out the [`Action`]s it returns, so every deadline rule is unit
 //! tested with made-up instants instead of sleeps.
 
@@ -33,6 +33,20 @@ pub enum Action {
     KillLeftovers,
     /// Stop waiting for leftovers: [`KILL_WAIT`] has passed since the first SIGKILL.
     GiveUp,
+    /// `--stop-delay` ran out: forward this held signal (as received, before `--rewrite`) now.
+    ReleaseStop(i32),
+}
+
+/// What to do with a stopping signal that just arrived, under `--stop-delay`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// Forward it now (no delay, or the delay was already used).
+    Forward,
+    /// Keep it: [`Action::ReleaseStop`] comes when the delay ends.
+    Held,
+    /// A second stopping signal during the delay: forward the held one (given here), then this
+    /// one, both now. The delay is over.
+    Release(i32),
 }
 
 /// Where the run is.
@@ -80,6 +94,11 @@ pub struct Shutdown {
     escalate_at: Option<Instant>,
     timed_out: bool,
     phase: Phase,
+    stop_delay: Option<Duration>,
+    /// The signal being held and when it goes out.
+    held: Option<(i32, Instant)>,
+    /// `--stop-delay` holds only the first stopping signal of a run.
+    delay_used: bool,
 }
 
 impl Shutdown {
@@ -99,7 +118,48 @@ impl Shutdown {
             escalate_at: None,
             timed_out: false,
             phase: Phase::Running,
+            stop_delay: None,
+            held: None,
+            delay_used: false,
         }
+    }
+
+    /// Adds `--stop-delay`: the first stopping signal is held this long (`None`: never).
+    pub fn with_stop_delay(mut self, delay: Option<Duration>) -> Self {
+        self.stop_delay = delay.filter(|d| !d.is_zero());
+        self
+    }
+
+    /// A stopping signal (`sig` as received; the caller has checked that it stops, after
+    /// `--rewrite`) arrived at `now`. The first one is held for `--stop-delay`, and
+    /// `--kill-after` counts from its arrival, so the delay is part of that budget; a second
+    /// one during the delay ends it.
+    pub fn on_stop_received(&mut self, sig: i32, now: Instant) -> Hold {
+        if self.phase != Phase::Running {
+            return Hold::Forward;
+        }
+        if let Some((held, _)) = self.held.take() {
+            return Hold::Release(held);
+        }
+        match self.stop_delay {
+            Some(delay) if !self.delay_used => {
+                self.delay_used = true;
+                self.held = Some((sig, now + delay));
+                self.on_stop_forwarded(now);
+                Hold::Held
+            }
+            _ => Hold::Forward,
+        }
+    }
+
+    /// Ends the run at once: SIGKILL to everything left (adopted processes whose
+    /// `--kill-after` ran out), then wait for the last of them as after the grace.
+    pub fn kill_now(&mut self) -> Action {
+        self.escalate_at = None;
+        self.timeout_at = None;
+        self.held = None;
+        self.phase = Phase::killing(Instant::now());
+        Action::KillLeftovers
     }
 
     /// The current phase.
@@ -124,6 +184,8 @@ impl Shutdown {
     pub fn on_main_exit(&mut self, now: Instant) -> Action {
         self.escalate_at = None;
         self.timeout_at = None;
+        // Nobody is left to receive a held signal; the leftovers get their own SIGTERM.
+        self.held = None;
         if self.grace.is_zero() {
             self.phase = Phase::killing(now);
             Action::KillLeftovers
@@ -142,7 +204,8 @@ impl Shutdown {
             Phase::Killing { rescan_at, .. } => Some(rescan_at),
             Phase::Running | Phase::GaveUp => None,
         };
-        [self.timeout_at, self.escalate_at, drain]
+        let held = self.held.map(|(_, at)| at);
+        [self.timeout_at, self.escalate_at, drain, held]
             .into_iter()
             .flatten()
             .min()
@@ -151,6 +214,14 @@ impl Shutdown {
     /// Fires every deadline that has passed at `now`.
     pub fn on_time(&mut self, now: Instant) -> Vec<Action> {
         let mut out = Vec::new();
+        // Before the escalation check: --kill-after, due later by construction (cli.rs), must
+        // never find the signal still held.
+        if let Some((sig, at)) = self.held
+            && at <= now
+        {
+            self.held = None;
+            out.push(Action::ReleaseStop(sig));
+        }
         if self.timeout_at.is_some_and(|t| t <= now) {
             self.timeout_at = None;
             self.timed_out = true;
@@ -296,6 +367,80 @@ mod tests {
         let mut sd = Shutdown::new(t0, 3 * S, None, Some(S), 15);
         assert_eq!(sd.on_time(t0 + S), vec![Action::SignalChild(15)]);
         assert_eq!(sd.next_deadline(), Some(t0 + 4 * S));
+    }
+
+    #[test]
+    fn stop_delay_holds_the_first_stop_and_releases_it_at_the_deadline() {
+        let t0 = Instant::now();
+        let mut sd = Shutdown::new(t0, 5 * S, None, None, 15).with_stop_delay(Some(3 * S));
+        assert_eq!(sd.on_stop_received(15, t0 + S), Hold::Held);
+        assert_eq!(sd.next_deadline(), Some(t0 + 4 * S));
+        assert!(sd.on_time(t0 + 3 * S).is_empty());
+        assert_eq!(sd.on_time(t0 + 4 * S), vec![Action::ReleaseStop(15)]);
+        assert_eq!(sd.next_deadline(), None);
+        // Only the first stop of a run is held.
+        assert_eq!(sd.on_stop_received(15, t0 + 5 * S), Hold::Forward);
+    }
+
+    #[test]
+    fn a_second_stop_during_the_delay_releases_both_at_once() {
+        let t0 = Instant::now();
+        let mut sd = Shutdown::new(t0, 5 * S, None, None, 15).with_stop_delay(Some(10 * S));
+        assert_eq!(sd.on_stop_received(15, t0), Hold::Held);
+        assert_eq!(sd.on_stop_received(2, t0 + S), Hold::Release(15));
+        assert_eq!(sd.next_deadline(), None);
+        assert!(sd.on_time(t0 + 20 * S).is_empty());
+        assert_eq!(sd.on_stop_received(1, t0 + 2 * S), Hold::Forward);
+    }
+
+    #[test]
+    fn the_stop_delay_counts_toward_kill_after() {
+        let t0 = Instant::now();
+        let mut sd = Shutdown::new(t0, 5 * S, Some(8 * S), None, 15).with_stop_delay(Some(3 * S));
+        assert_eq!(sd.on_stop_received(15, t0), Hold::Held);
+        assert_eq!(sd.on_time(t0 + 3 * S), vec![Action::ReleaseStop(15)]);
+        // Forwarding the released signal does not push the kill back: 8 s from the arrival.
+        sd.on_stop_forwarded(t0 + 3 * S);
+        assert_eq!(sd.next_deadline(), Some(t0 + 8 * S));
+        assert_eq!(sd.on_time(t0 + 8 * S), vec![Action::KillChild]);
+    }
+
+    #[test]
+    fn a_late_wake_up_releases_the_held_signal_before_the_kill() {
+        let t0 = Instant::now();
+        let mut sd = Shutdown::new(t0, 5 * S, Some(4 * S), None, 15).with_stop_delay(Some(2 * S));
+        assert_eq!(sd.on_stop_received(15, t0), Hold::Held);
+        assert_eq!(
+            sd.on_time(t0 + 9 * S),
+            vec![Action::ReleaseStop(15), Action::KillChild]
+        );
+    }
+
+    #[test]
+    fn without_a_delay_or_after_the_main_exit_nothing_is_held() {
+        let t0 = Instant::now();
+        let mut sd = Shutdown::new(t0, 5 * S, None, None, 15).with_stop_delay(None);
+        assert_eq!(sd.on_stop_received(15, t0), Hold::Forward);
+        let mut sd = Shutdown::new(t0, 5 * S, None, None, 15).with_stop_delay(Some(Duration::ZERO));
+        assert_eq!(sd.on_stop_received(15, t0), Hold::Forward);
+
+        let mut sd = Shutdown::new(t0, 5 * S, None, None, 15).with_stop_delay(Some(3 * S));
+        assert_eq!(sd.on_stop_received(15, t0), Hold::Held);
+        sd.on_main_exit(t0 + S);
+        assert_eq!(sd.next_deadline(), Some(t0 + 6 * S));
+        assert_eq!(sd.on_time(t0 + 6 * S), vec![Action::KillLeftovers]);
+        assert_eq!(sd.on_stop_received(15, t0 + 7 * S), Hold::Forward);
+    }
+
+    #[test]
+    fn kill_now_kills_everything_and_disarms_the_timers() {
+        let t0 = Instant::now();
+        let mut sd = Shutdown::new(t0, 5 * S, Some(S), Some(10 * S), 15);
+        sd.on_stop_forwarded(t0);
+        assert_eq!(sd.kill_now(), Action::KillLeftovers);
+        assert!(matches!(sd.phase(), Phase::Killing { .. }));
+        // Only the re-scans after SIGKILL are armed: no --kill-after, no --timeout.
+        assert!(sd.next_deadline().is_some_and(|d| d <= Instant::now() + KILL_WAIT));
     }
 
     #[test]

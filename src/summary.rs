@@ -22,6 +22,10 @@ pub struct Summary {
     pub leftovers_terminated: u64,
     /// Leftovers sent SIGKILL when the grace ran out.
     pub leftovers_killed: u64,
+    /// `--adopt`: rein kept the processes the main child left (issue 12).
+    pub adopted: bool,
+    /// `--pid-file`: the pid rein followed as the main process, whose end `child` is then.
+    pub followed_pid: Option<i32>,
 }
 
 impl Summary {
@@ -34,8 +38,13 @@ impl Summary {
             }
             None => String::from("no main child ran"),
         };
+        let adopted = match (self.adopted, self.followed_pid) {
+            (_, Some(pid)) => format!("; adopted, followed pid {pid}"),
+            (true, None) => String::from("; adopted"),
+            (false, None) => String::new(),
+        };
         format!(
-            "{child}; exiting {} ({}) after {} ms; orphans reaped: {}, leftovers terminated: {}, killed: {}",
+            "{child}; exiting {} ({}) after {} ms; orphans reaped: {}, leftovers terminated: {}, killed: {}{adopted}",
             self.exit_code,
             self.reason.as_str(),
             self.runtime.as_millis(),
@@ -55,8 +64,11 @@ impl Summary {
             Some(ChildEnd::Exited(c)) => c.to_string(),
             _ => String::from("null"),
         };
+        let followed = self
+            .followed_pid
+            .map_or(String::from("null"), |p| p.to_string());
         format!(
-            "{{\"exit_code\":{},\"signal\":{},\"reason\":\"{}\",\"child_exit_code\":{},\"runtime_ms\":{},\"orphans_reaped\":{},\"leftovers_terminated\":{},\"leftovers_killed\":{}}}\n",
+            "{{\"exit_code\":{},\"signal\":{},\"reason\":\"{}\",\"child_exit_code\":{},\"runtime_ms\":{},\"orphans_reaped\":{},\"leftovers_terminated\":{},\"leftovers_killed\":{},\"adopted\":{},\"followed_pid\":{}}}\n",
             self.exit_code,
             signal,
             self.reason.as_str(),
@@ -64,7 +76,9 @@ impl Summary {
             self.runtime.as_millis(),
             self.orphans_reaped,
             self.leftovers_terminated,
-            self.leftovers_killed
+            self.leftovers_killed,
+            self.adopted,
+            followed
         )
     }
 }
@@ -83,11 +97,28 @@ mod tests {
             orphans_reaped: 2,
             leftovers_terminated: 1,
             leftovers_killed: 0,
+            adopted: false,
+            followed_pid: None,
         };
         assert_eq!(
             s.json(),
-            "{\"exit_code\":3,\"signal\":null,\"reason\":\"exited\",\"child_exit_code\":3,\"runtime_ms\":42,\"orphans_reaped\":2,\"leftovers_terminated\":1,\"leftovers_killed\":0}\n"
+            "{\"exit_code\":3,\"signal\":null,\"reason\":\"exited\",\"child_exit_code\":3,\"runtime_ms\":42,\"orphans_reaped\":2,\"leftovers_terminated\":1,\"leftovers_killed\":0,\"adopted\":false,\"followed_pid\":null}\n"
         );
+        let a = Summary {
+            adopted: true,
+            followed_pid: Some(77),
+            ..s.clone()
+        };
+        assert!(
+            a.json()
+                .ends_with(",\"adopted\":true,\"followed_pid\":77}\n")
+        );
+        assert!(
+            a.line().ends_with("; adopted, followed pid 77"),
+            "{}",
+            a.line()
+        );
+        assert!(!s.line().contains("adopted"));
         let k = Summary {
             exit_code: 137,
             child: Some(ChildEnd::Signalled(9)),

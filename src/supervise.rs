@@ -7,14 +7,17 @@
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use nix::sys::wait::WaitStatus;
 use nix::unistd::Pid;
 
+use crate::adopt::{Adoption, Step};
 use crate::cli::Config;
 use crate::events::{BATCH, Received, SI_USER, SignalSource};
 use crate::exit_code::{ChildEnd, ExitPolicy, Reason};
+use crate::job_control::JobControl;
 use crate::leftovers::{self, Scope};
 use crate::reap::{self, Reaped, StopReport};
-use crate::shutdown::{Action, KILL_WAIT, Phase, Shutdown};
+use crate::shutdown::{Action, Hold, KILL_WAIT, Phase, Shutdown};
 use crate::signals::{self, num};
 use crate::summary::Summary;
 use crate::target::{self, Target};
@@ -59,6 +62,9 @@ pub struct Supervisor<'a> {
     kill_lines: Throttle,
     forward_failures: Throttle,
     wait_failures: Throttle,
+    /// Issue 12: `--adopt`/`--pid-file` (adopt.rs) and job control (job_control.rs).
+    adoption: Adoption,
+    job: JobControl,
 }
 
 impl<'a> Supervisor<'a> {
@@ -84,7 +90,8 @@ impl<'a> Supervisor<'a> {
                 cfg.kill_after,
                 cfg.timeout,
                 cfg.timeout_signal,
-            ),
+            )
+            .with_stop_delay(cfg.stop_delay),
             stops_forwarded: Vec::new(),
             main_stopped: false,
             orphans_reaped: 0,
@@ -97,7 +104,16 @@ impl<'a> Supervisor<'a> {
             kill_lines: Throttle::new(throttle::EVERY),
             forward_failures: Throttle::new(throttle::EVERY),
             wait_failures: Throttle::new(throttle::EVERY),
+            adoption: Adoption::off(),
+            job: JobControl::off(),
         }
+    }
+
+    /// Issue 12: adds `--adopt` (prepared before the spawn) and job control.
+    pub fn with_issue12(mut self, adoption: Adoption, job: JobControl) -> Self {
+        self.adoption = adoption;
+        self.job = job;
+        self
     }
 
     /// Runs until the main child and all leftovers are gone; returns what to report.
@@ -137,6 +153,8 @@ impl<'a> Supervisor<'a> {
                 let no_children = reap::reap_zombies(|r| self.on_reaped(r));
                 self.no_children = no_children;
             }
+            // Issue 12: ends an adoption once nothing is left; follows --pid-file's process.
+            self.check_adoption();
             let now = Instant::now();
             for action in self.shutdown.on_time(now) {
                 self.act(action);
@@ -146,10 +164,14 @@ impl<'a> Supervisor<'a> {
                 return self.summary();
             }
             let rescan = self.needs_rescan().then(|| now + RESCAN);
-            let deadline = [self.shutdown.next_deadline(), rescan]
-                .into_iter()
-                .flatten()
-                .min();
+            let deadline = [
+                self.shutdown.next_deadline(),
+                rescan,
+                self.adoption.next_deadline(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             if let Err(e) = source.wait(deadline)
                 && let Some(held) = self.wait_failures.allow(Instant::now())
             {
@@ -176,6 +198,10 @@ impl<'a> Supervisor<'a> {
             return;
         }
         log::trace!("received {} from pid {}", signals::name(rec.signo), rec.pid);
+        // Issue 12: the SIGCONT that continued a job-control stop was passed on already.
+        if self.job.swallow(rec.signo) {
+            return;
+        }
         self.on_signal(rec.signo);
     }
 
@@ -184,7 +210,52 @@ impl<'a> Supervisor<'a> {
         if sig == num::CHLD {
             return; // the reaping pass after every wake-up handles it
         }
+        // Issue 12: --stop-delay holds the first stopping signal (shutdown.rs).
+        if self.stop_delay_holds(sig) {
+            return;
+        }
+        self.forward_now(sig);
+    }
+
+    /// `--stop-delay`: whether `sig` is the first stopping signal (TERM, INT, QUIT, HUP after
+    /// rewriting; TERM or INT in pause mode) and is held. A second one during the delay sends
+    /// the held one first; `sig` itself is then forwarded by the caller.
+    fn stop_delay_holds(&mut self, sig: i32) -> bool {
+        let stops = if self.cfg.pause {
+            matches!(sig, num::TERM | num::INT)
+        } else {
+            matches!(
+                self.cfg.rewrite(sig),
+                Some(num::TERM | num::INT | num::QUIT | num::HUP)
+            )
+        };
+        if !stops {
+            return false;
+        }
+        match self.shutdown.on_stop_received(sig, Instant::now()) {
+            Hold::Forward => false,
+            Hold::Held => {
+                log::info!(
+                    "{} held for --stop-delay before it is forwarded",
+                    signals::name(sig)
+                );
+                true
+            }
+            Hold::Release(first) => {
+                log::info!("second stopping signal: --stop-delay ends now");
+                self.forward_now(first);
+                false
+            }
+        }
+    }
+
+    /// Forwards `sig` now, after `--rewrite`: to the main child, or to the adopted processes.
+    fn forward_now(&mut self, sig: i32) {
         let Some(main) = self.main else {
+            if self.adoption.is_adopting() {
+                self.forward_to_adopted(sig);
+                return;
+            }
             // In pause mode the --pdeathsig signal stops rein too, whatever it is: it cannot be
             // told from the same signal sent by kill(2) (both are SI_USER).
             if self.cfg.pause
@@ -207,11 +278,44 @@ impl<'a> Supervisor<'a> {
             return;
         };
         self.send_to_main(main, to);
+        self.note_stop_forwarded(to);
+    }
+
+    fn note_stop_forwarded(&mut self, to: i32) {
         if matches!(to, num::TERM | num::INT | num::QUIT | num::HUP) {
             if !self.stops_forwarded.contains(&to) {
                 self.stops_forwarded.push(to);
             }
             self.shutdown.on_stop_forwarded(Instant::now());
+        }
+    }
+
+    /// `--adopt` with no main process: to every process group the adopted processes form.
+    fn forward_to_adopted(&mut self, sig: i32) {
+        let Some(to) = self.cfg.rewrite(sig) else {
+            log::debug!("{} dropped (--rewrite)", signals::name(sig));
+            return;
+        };
+        self.adoption
+            .forward(to, self.cfg.single_child, self.me, self.group);
+        self.note_stop_forwarded(to);
+    }
+
+    /// Issue 12: what the adoption asks for after a reaping pass.
+    fn check_adoption(&mut self) {
+        let now = Instant::now();
+        match self.adoption.after_reap(self.no_children, now, self.me) {
+            Step::Nothing => {}
+            Step::Follow(pid) => self.main = Some(pid),
+            Step::FollowedEnded(end) => {
+                self.main_end = Some(end);
+                let action = self.shutdown.on_main_exit(now);
+                self.act(action);
+            }
+            Step::End => {
+                let action = self.shutdown.on_main_exit(now);
+                self.act(action);
+            }
         }
     }
 
@@ -277,7 +381,17 @@ impl<'a> Supervisor<'a> {
     }
 
     fn on_reaped(&mut self, r: Reaped) {
+        // Issue 12: stop and continue reports (WUNTRACED | WCONTINUED) reap nothing; the main
+        // child's job-control stops are passed through to rein's own parent.
+        match r.status {
+            WaitStatus::Exited(..) | WaitStatus::Signaled(..) => {}
+            WaitStatus::Stopped(pid, sig) if Some(pid) == self.main => {
+                return self.job.on_main_stopped(pid, sig as i32);
+            }
+            _ => return,
+        }
         if Some(r.pid) != self.main {
+            self.adoption.note_reaped(r.pid, r.status);
             self.orphans_reaped += 1;
             log::debug!("reaped pid {}: {:?}", r.pid, r.status);
             return;
@@ -291,6 +405,10 @@ impl<'a> Supervisor<'a> {
             }
             None => {}
         }
+        // Issue 12: --adopt keeps what a main child that exited 0 left behind.
+        if self.adoption.on_main_exit(self.main_end, Instant::now()) {
+            return;
+        }
         let action = self.shutdown.on_main_exit(Instant::now());
         self.act(action);
     }
@@ -301,13 +419,31 @@ impl<'a> Supervisor<'a> {
                 if let Some(main) = self.main {
                     log::info!("--timeout expired; sending {}", signals::name(sig));
                     self.send_to_main(main, sig);
+                } else if self.adoption.is_adopting() {
+                    log::info!(
+                        "--timeout expired; sending {} to the adopted",
+                        signals::name(sig)
+                    );
+                    self.adoption
+                        .forward(sig, self.cfg.single_child, self.me, self.group);
                 }
             }
             Action::KillChild => {
                 if let Some(main) = self.main {
                     log::info!("main child still running; sending SIGKILL to its group");
                     let _ = target::signal(self.main_target(main), num::KILL, || false);
+                } else if self.adoption.is_adopting() {
+                    // Issue 12: the adopted processes outlived --kill-after; rein reports the
+                    // SIGKILL it had to send, as for a main child.
+                    log::info!("adopted processes still running; sending SIGKILL to them");
+                    self.main_end = Some(ChildEnd::Signalled(num::KILL));
+                    let action = self.shutdown.kill_now();
+                    self.act(action);
                 }
+            }
+            Action::ReleaseStop(sig) => {
+                log::info!("--stop-delay is over; forwarding {}", signals::name(sig));
+                self.forward_now(sig);
             }
             Action::TermLeftovers => self.signal_leftovers(num::TERM),
             Action::KillLeftovers => self.signal_leftovers(num::KILL),
@@ -430,6 +566,8 @@ impl<'a> Supervisor<'a> {
             orphans_reaped: self.orphans_reaped,
             leftovers_terminated: self.terminated.len() as u64,
             leftovers_killed: self.killed.len() as u64,
+            adopted: self.adoption.facts().0,
+            followed_pid: self.adoption.facts().1,
         }
     }
 }

@@ -192,3 +192,27 @@ pub fn getrandom(buf: &mut [u8]) -> io::Result<()> {
         Err(_) => Err(io::Error::last_os_error()),
     }
 }
+
+/// `rt_sigpending`: the signals pending for the calling thread or its process (blocked ones,
+/// since an unblocked one would have been delivered). Job control uses it to tell whether rein
+/// really stopped itself: a SIGCONT that continued it stays pending, because rein blocks it.
+///
+/// # References
+/// - <https://man7.org/linux/man-pages/man2/sigpending.2.html>
+pub fn sigpending() -> io::Result<RawMask> {
+    let mut set: RawMask = 0;
+    // SAFETY: the pointer is to 8 live, aligned bytes on this stack frame, and the size tells
+    // the kernel to write exactly 8 bytes.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigpending,
+            &mut set as *mut RawMask,
+            KERNEL_SIGSET_BYTES,
+        )
+    };
+    if rc == 0 {
+        Ok(set)
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}

@@ -18,18 +18,24 @@ pub struct Terminal {
     fd: OwnedFd,
 }
 
+/// Opens rein's controlling terminal, if it has one.
+///
+/// `/dev/tty` names the calling process's controlling terminal whatever its stdio are; the
+/// descriptor is close-on-exec, so no child inherits it. Job control (`job_control.rs`) opens
+/// it afresh each time it needs it, rather than keeping it open for the whole run.
+pub fn controlling() -> Option<OwnedFd> {
+    open(
+        "/dev/tty",
+        OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()
+}
+
 impl Terminal {
     /// Returns the controlling terminal if rein's process group is its foreground group.
-    ///
-    /// `/dev/tty` names the calling process's controlling terminal whatever its stdio are; the
-    /// descriptor is close-on-exec, so the main child never inherits it.
     pub fn if_foreground() -> Option<Self> {
-        let fd = open(
-            "/dev/tty",
-            OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC,
-            Mode::empty(),
-        )
-        .ok()?;
+        let fd = controlling()?;
         let fg = tcgetpgrp(&fd).ok()?;
         let mine = getpgrp();
         let foreground = if fg.as_raw() != 0 && mine.as_raw() != 0 {

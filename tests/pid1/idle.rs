@@ -14,8 +14,9 @@ fn wakeups(pid: i32) -> u64 {
 }
 
 /// Whether `pid` is blocked in poll(2) with an infinite timeout (`poll(fds, n, -1)`) or in
-/// ppoll(2) with a NULL timeout, from `/proc/PID/syscall`.
-fn in_poll_without_timeout(pid: i32) -> bool {
+/// ppoll(2) with a NULL timeout, from `/proc/PID/syscall`. (Also used by adopt.rs and
+/// stop_delay.rs: rein's timers have run out once it waits like this.)
+pub(crate) fn in_poll_without_timeout(pid: i32) -> bool {
     let text = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
     let f: Vec<&str> = text.split_whitespace().collect();
     let arg = |i: usize| {

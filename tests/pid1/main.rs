@@ -56,5 +56,11 @@ mod user;
 mod listen_pid;
 // REIN_* twins: each has an effect, a flag wins; bad values give 125 before the child runs.
 mod env_twins;
+// --adopt and --pid-file: a main program that daemonizes; hostile pid files (issue 12).
+mod adopt;
+// Ctrl-Z, fg and bg pass through rein in a real interactive bash on a pty (issue 12).
+mod job_control;
+// --stop-delay: the first stopping signal is held, a second one goes at once (issue 12).
+mod stop_delay;
 // Attacks from inside the container: planted files, odd names, hostile signals and options.
 mod hostile;

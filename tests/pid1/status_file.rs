@@ -13,7 +13,7 @@ use crate::harness::{
     read_status, run, wait_until, with_sh,
 };
 
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 10] = [
     "exit_code",
     "signal",
     "reason",
@@ -22,6 +22,8 @@ const KEYS: [&str; 8] = [
     "orphans_reaped",
     "leftovers_terminated",
     "leftovers_killed",
+    "adopted",
+    "followed_pid",
 ];
 
 /// Arguments after `--status-file`, rein's expected code, and expected fields.

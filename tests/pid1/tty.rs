@@ -17,16 +17,16 @@ use crate::harness::{
     stat_field, state, wait_until,
 };
 
-/// A process started as session leader on a fresh pty.
-struct TtyRun {
-    pid: i32,
+/// A process started as session leader on a fresh pty (also used by job_control.rs).
+pub(crate) struct TtyRun {
+    pub(crate) pid: i32,
     master: File,
     output: Arc<Mutex<Vec<u8>>>,
     exited: Receiver<ExitStatus>,
 }
 
 impl TtyRun {
-    fn start(mut cmd: Command) -> TtyRun {
+    pub(crate) fn start(mut cmd: Command) -> TtyRun {
         let pty = nix::pty::openpty(None, None).expect("openpty");
         crate::harness::on_controlling_tty(&mut cmd, &pty.slave);
         cmd.env("PS1", "$ ").env("TERM", "dumb").env_remove("ENV");
@@ -60,21 +60,21 @@ impl TtyRun {
         }
     }
 
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8_lossy(&self.output.lock().unwrap()).into_owned()
     }
 
-    fn wait_output(&self, needle: &str) {
+    pub(crate) fn wait_output(&self, needle: &str) {
         wait_until(&format!("the terminal shows {needle:?}"), DEADLINE, || {
             self.text().contains(needle)
         });
     }
 
-    fn type_in(&mut self, bytes: &[u8]) {
+    pub(crate) fn type_in(&mut self, bytes: &[u8]) {
         self.master.write_all(bytes).unwrap();
     }
 
-    fn exit_code(&self) -> Option<i32> {
+    pub(crate) fn exit_code(&self) -> Option<i32> {
         let st = self
             .exited
             .recv_timeout(DEADLINE)
@@ -113,11 +113,11 @@ fn rein_of(mode: Mode, started: i32) -> i32 {
 }
 
 /// The terminal's foreground process group as `pid`'s `/proc/PID/stat` shows it (`tpgid`).
-fn tpgid(pid: i32) -> i32 {
+pub(crate) fn tpgid(pid: i32) -> i32 {
     stat_field(pid, 8).unwrap().parse().unwrap()
 }
 
-fn pgrp(pid: i32) -> i32 {
+pub(crate) fn pgrp(pid: i32) -> i32 {
     stat_field(pid, 5).unwrap().parse().unwrap()
 }
 
