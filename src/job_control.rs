@@ -62,6 +62,12 @@ impl JobControl {
         }
         let cont = bit(num::CONT);
         let pending = || sys::sigpending().unwrap_or(0) & cont != 0;
+        // The child stopped again (`bg`, then it read the terminal) before the SIGCONT that
+        // continued rein came out of the signalfd: that one is done with, take it off.
+        if self.own_cont_pending {
+            self.own_cont_pending = false;
+            sys::take_pending(num::CONT);
+        }
         if pending() {
             // Someone already continued the job; forwarding that SIGCONT resumes the child.
             return;

@@ -19,7 +19,7 @@ use crate::spawn::{self, Plan, SignalState, SpawnError};
 use crate::status_file::StatusFile;
 use crate::summary::Summary;
 use crate::supervise::Supervisor;
-use crate::terminal::Terminal;
+use crate::terminal::Probe;
 use crate::{account, detach, log as rlog, signals, sys};
 
 /// Runs `cfg` with the environment `env` (exact `KEY=VALUE` entries); returns rein's exit code.
@@ -65,9 +65,13 @@ pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
         let fix_listen_pid = env
             .iter()
             .any(|e| e.as_encoded_bytes() == format!("LISTEN_PID={me}").as_bytes());
-        let terminal = Terminal::if_foreground();
         // Issue 12: with a controlling terminal, the child's Ctrl-Z reaches rein's shell.
-        job = JobControl::new(terminal.is_some() || crate::terminal::controlling().is_some());
+        let probe = Probe::now();
+        job = JobControl::new(!matches!(probe, Probe::None));
+        let terminal = match probe {
+            Probe::Foreground(t) => Some(t),
+            _ => None,
+        };
         let plan = Plan {
             command: &cfg.command,
             env,

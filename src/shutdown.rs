@@ -440,7 +440,10 @@ mod tests {
         assert_eq!(sd.kill_now(), Action::KillLeftovers);
         assert!(matches!(sd.phase(), Phase::Killing { .. }));
         // Only the re-scans after SIGKILL are armed: no --kill-after, no --timeout.
-        assert!(sd.next_deadline().is_some_and(|d| d <= Instant::now() + KILL_WAIT));
+        assert!(
+            sd.next_deadline()
+                .is_some_and(|d| d <= Instant::now() + KILL_WAIT)
+        );
     }
 
     #[test]

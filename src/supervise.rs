@@ -385,8 +385,15 @@ impl<'a> Supervisor<'a> {
         // child's job-control stops are passed through to rein's own parent.
         match r.status {
             WaitStatus::Exited(..) | WaitStatus::Signaled(..) => {}
+            // The reap loop takes the main child's stop reports before `reap::main_child_stop`
+            // could: record them here too, for SIGCONT after a forwarded stopping signal.
             WaitStatus::Stopped(pid, sig) if Some(pid) == self.main => {
+                self.main_stopped = true;
                 return self.job.on_main_stopped(pid, sig as i32);
+            }
+            WaitStatus::Continued(pid) if Some(pid) == self.main => {
+                self.main_stopped = false;
+                return;
             }
             _ => return,
         }

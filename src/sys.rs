@@ -216,3 +216,26 @@ pub fn sigpending() -> io::Result<RawMask> {
         Err(io::Error::last_os_error())
     }
 }
+
+/// `rt_sigtimedwait(sig, NULL, {0, 0})`: takes one pending, blocked `sig` off the queue without
+/// waiting; returns whether one was there. Job control uses it for the SIGCONT that continued
+/// rein when the next stop comes before the signalfd was read.
+pub fn take_pending(sig: libc::c_int) -> bool {
+    let set: RawMask = crate::signals::bit(sig);
+    let zero = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: the set and the timespec are live values on this stack frame, the siginfo
+    // pointer is null (allowed), and the size says 8 bytes.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigtimedwait,
+            &set as *const RawMask,
+            std::ptr::null_mut::<libc::siginfo_t>(),
+            &zero as *const libc::timespec,
+            KERNEL_SIGSET_BYTES,
+        )
+    };
+    rc == libc::c_long::from(sig)
+}

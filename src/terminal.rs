@@ -32,10 +32,38 @@ pub fn controlling() -> Option<OwnedFd> {
     .ok()
 }
 
+/// What rein's start finds about its terminal.
+#[derive(Debug)]
+pub enum Probe {
+    /// No controlling terminal.
+    None,
+    /// A controlling terminal, with rein in the background of it.
+    Background,
+    /// A controlling terminal whose foreground group is rein's.
+    Foreground(Terminal),
+}
+
+impl Probe {
+    /// One `open` of `/dev/tty` tells both whether rein has a terminal and whether it may hand
+    /// it to the child.
+    pub fn now() -> Self {
+        match controlling() {
+            None => Self::None,
+            Some(fd) => match Terminal::if_foreground_on(fd) {
+                Some(t) => Self::Foreground(t),
+                None => Self::Background,
+            },
+        }
+    }
+}
+
 impl Terminal {
     /// Returns the controlling terminal if rein's process group is its foreground group.
     pub fn if_foreground() -> Option<Self> {
-        let fd = controlling()?;
+        Self::if_foreground_on(controlling()?)
+    }
+
+    fn if_foreground_on(fd: OwnedFd) -> Option<Self> {
         let fg = tcgetpgrp(&fd).ok()?;
         let mine = getpgrp();
         let foreground = if fg.as_raw() != 0 && mine.as_raw() != 0 {

@@ -19,11 +19,28 @@ fn deployment_budget_fits_inside_the_kubelets_grace_period() {
         let (_, v) = app.env.iter().find(|(n, _)| n == k).unwrap();
         parse_duration(v).unwrap()
     };
-    let budget = env("REIN_KILL_AFTER") + env("REIN_GRACE");
+    // --kill-after counts from the SIGTERM's arrival, so the stop delay lies inside it; the
+    // program itself gets what is left of it after the delay.
+    let (delay, kill_after, grace) = (
+        env("REIN_STOP_DELAY"),
+        env("REIN_KILL_AFTER"),
+        env("REIN_GRACE"),
+    );
+    assert!(
+        !delay.is_zero() && delay < kill_after,
+        "REIN_STOP_DELAY = {delay:?} must be set and shorter than REIN_KILL_AFTER = {kill_after:?}"
+    );
+    let budget = kill_after + grace;
     assert!(
         budget < Duration::from_secs(period),
-        "REIN_KILL_AFTER + REIN_GRACE = {budget:?} must be < terminationGracePeriodSeconds = {period}"
+        "REIN_KILL_AFTER (incl. REIN_STOP_DELAY) + REIN_GRACE = {budget:?} must be < terminationGracePeriodSeconds = {period}"
     );
+    // rein itself accepts the example's values (it refuses a delay >= --kill-after).
+    let vars: Vec<(String, String)> = app.env.clone();
+    let parsed = rein::cli::parse(vec!["x".into()], |k| {
+        vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.into())
+    });
+    assert!(parsed.is_ok(), "{parsed:?}");
 }
 
 #[test]

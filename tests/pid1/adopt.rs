@@ -23,26 +23,34 @@ fn modes(test: &str) -> Vec<Mode> {
     }
 }
 
+// Each helper below SIGKILLs its own `sleep` when it ends on TERM. The group's TERM reaches
+// the sleep too, unless it lands between the shell's fork and the sleep's exec: the forked
+// copy still has the shell's trap handler then, catches the TERM, and exec forgets it. (That
+// sleep would rightly stay adopted, and rein with it.)
+
 /// `daemon.sh NAME`: logs `NAME USR1` / `NAME TERM` per signal, exits 0 on TERM; its child
-/// `sleep` (same group) ignores USR1 and dies of TERM.
+/// `sleep` (same group) ignores USR1.
 const DAEMON: &str = r#"name=$1
 trap 'echo "$name USR1" >> "$LOG"' USR1
-trap 'echo "$name TERM" >> "$LOG"; exit 0' TERM
+trap 'echo "$name TERM" >> "$LOG"; kill -9 $child 2>/dev/null; exit 0' TERM
 (trap '' USR1; exec sleep 1000) &
+child=$!
 echo "ready $name"
 while :; do wait; done
 "#;
 
 /// `seven.sh NAME`: exits 7 on TERM (or when a line arrives on `$FIFO`, if set).
-const SEVEN: &str = r#"trap 'exit 7' TERM
+const SEVEN: &str = r#"trap 'kill -9 $child 2>/dev/null; exit 7' TERM
+sleep 1000 &
+child=$!
 echo "ready $1"
 if [ -n "$FIFO" ]; then read x < "$FIFO"; exit 7; fi
-sleep 1000 & wait
+wait
 "#;
 
 /// `followed.sh`: logs `F USR1` per USR1, logs `F TERM` and exits 7 on TERM.
 const FOLLOWED_SH: &str = r#"trap 'echo "F USR1" >> "$LOG"' USR1
-trap 'echo "F TERM" >> "$LOG"; exit 7' TERM
+trap 'echo "F TERM" >> "$LOG"; kill -9 $! 2>/dev/null; exit 7' TERM
 echo "ready F"
 while :; do sleep 1000 & wait $!; done
 "#;
@@ -266,7 +274,7 @@ fn kill_after_and_timeout_apply_to_adopted_processes() {
         let s = Setup::new("adopt-timeout");
         let (run, _) = s.start(
             mode,
-            &["--adopt", "-T", "2s"],
+            &["--adopt", "-T", "5s"],
             r#"sh "$DIR/daemon.sh" A &"#,
             &["A"],
             &[],
