@@ -306,7 +306,12 @@ impl<'a> Supervisor<'a> {
         let now = Instant::now();
         match self.adoption.after_reap(self.no_children, now, self.me) {
             Step::Nothing => {}
-            Step::Follow(pid) => self.main = Some(pid),
+            Step::Follow(pid) => {
+                // The followed daemon is signalled as itself (its own group if it leads one),
+                // not as the original main child's group, where other adopted processes live.
+                self.main = Some(pid);
+                self.group = None;
+            }
             Step::FollowedEnded(end) => {
                 self.main_end = Some(end);
                 let action = self.shutdown.on_main_exit(now);
