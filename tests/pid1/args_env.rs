@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-use crate::harness::{Mode, Run, command_via, namespaces_available, probe};
+use crate::harness::{Mode, Run, command_via, namespaces_available, probe, skip_under_emulation};
 
 fn os(b: &[u8]) -> OsString {
     OsString::from_vec(b.to_vec())
@@ -38,14 +38,31 @@ const ENV: &[&[u8]] = &[
     b"=no key",
 ];
 
-fn expected() -> Vec<u8> {
+/// The entries of ENV that qemu-user's loader cannot pass to the program it runs: it keeps the
+/// environment as a list keyed by name, which drops an entry without `=` and keeps only the
+/// first of two with the same name.
+const LOST_UNDER_EMULATION: &[&[u8]] = &[b"NOEQ", b"A=2"];
+
+/// ENV, less what the emulator drops (said loudly) when rein runs under one.
+fn env() -> Vec<&'static [u8]> {
+    let skip = skip_under_emulation(
+        "args_and_env_reach_the_child_byte_exact, an entry without `=` and a duplicate name",
+        "qemu-user's loader drops both before rein starts",
+    );
+    ENV.iter()
+        .copied()
+        .filter(|e| !(skip && LOST_UNDER_EMULATION.contains(e)))
+        .collect()
+}
+
+fn expected(env: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::new();
     for a in ARGS {
         out.extend_from_slice(a);
         out.push(0);
     }
     out.extend_from_slice(b"\n--env--\n");
-    for e in ENV {
+    for e in env {
         out.extend_from_slice(e);
         out.push(0);
     }
@@ -55,8 +72,9 @@ fn expected() -> Vec<u8> {
 #[test]
 fn args_and_env_reach_the_child_byte_exact() {
     let p = probe().as_os_str().to_os_string();
+    let env = env();
     let mut wrapper = vec![p.clone(), "execenv".into()];
-    wrapper.extend(ENV.iter().map(|e| os(e)));
+    wrapper.extend(env.iter().map(|e| os(e)));
     wrapper.push("--".into());
     let mut args: Vec<OsString> = vec!["--".into(), p, "args".into()];
     args.extend(ARGS.iter().map(|a| os(a)));
@@ -69,7 +87,7 @@ fn args_and_env_reach_the_child_byte_exact() {
         assert_eq!(out.code, Some(0), "{mode:?}: {out:?}");
         assert_eq!(
             out.stdout.escape_ascii().to_string(),
-            expected().escape_ascii().to_string(),
+            expected(&env).escape_ascii().to_string(),
             "{mode:?}"
         );
         assert_eq!(out.stderr, "", "{mode:?}");
