@@ -1,32 +1,38 @@
 //! rein: a tiny init for containers. The binary's `main.rs` only converts `argv`/`envp` and
 //! calls [`main_with`]; everything else lives in one module per job:
 //!
-//! - `cli`, `values`: the command line, its `REIN_*` twins and option values;
+//! - `options`: the one table of options, their twins and `--help`;
+//! - `cli`, `values`: parsing the command line, its `REIN_*` twins and option values;
 //! - `signals`, `events`: which signals rein catches and how it waits for them (signalfd);
 //! - `spawn`, `terminal`: starting the main child, its process group and the terminal;
 //! - `reap`: collecting exited children; `leftovers`: finding and stopping what remains;
 //! - `shutdown`: the timers (grace, `--kill-after`, `--timeout`) as a pure state machine;
 //! - `supervise`: the event loop; `run`: the steps of one run in order;
-//! - `status`, `report`: exit codes, the summary and the status file;
-//! - `user`: `--user` lookups; `detach`: letting go of cwd and inherited descriptors;
-//! - `sys`: the raw system calls (one of two modules allowed `unsafe`, with `spawn`).
+//! - `exit_code`: exit codes and the `--exit-zero` policy; `summary`: the summary line and the
+//!   status file's JSON; `status_file`: writing that file safely;
+//! - `account`: `--user` lookups in /etc/passwd and /etc/group; `credentials`: dropping
+//!   privileges in the child; `detach`: letting go of cwd and inherited descriptors;
+//! - `sys`: the raw system calls (allowed `unsafe`, with `spawn` and `credentials`).
 
+pub mod account;
 pub mod cli;
+pub mod credentials;
 pub mod detach;
 pub mod events;
+pub mod exit_code;
 pub mod leftovers;
 pub mod log;
+pub mod options;
 pub mod reap;
-pub mod report;
 pub mod run;
 pub mod shutdown;
 pub mod signals;
 pub mod spawn;
-pub mod status;
+pub mod status_file;
+pub mod summary;
 pub mod supervise;
 pub mod sys;
 pub mod terminal;
-pub mod user;
 pub mod values;
 
 use std::ffi::{OsStr, OsString};
@@ -34,7 +40,7 @@ use std::os::unix::ffi::OsStrExt;
 
 /// Everything `main` does, given `argv` (without `argv[0]`) and the raw environment entries.
 /// Returns rein's exit code.
-pub fn main_with(args: Vec<OsString>, env: Vec<OsString>) -> u8 {
+pub fn main_with(args: Vec<OsString>, mut env: Vec<OsString>) -> u8 {
     // One pass over the environment picks out rein's own variables; each option then looks
     // only at those few instead of scanning the whole environment again.
     let ours: Vec<&[u8]> = env
@@ -52,7 +58,7 @@ pub fn main_with(args: Vec<OsString>, env: Vec<OsString>) -> u8 {
     let parsed = cli::parse(args, lookup);
     match parsed {
         Ok(cli::Parsed::Help) => {
-            print_out(&cli::usage());
+            print_out(&options::usage());
             0
         }
         Ok(cli::Parsed::Version) => {
@@ -60,12 +66,17 @@ pub fn main_with(args: Vec<OsString>, env: Vec<OsString>) -> u8 {
             0
         }
         Ok(cli::Parsed::Run(cfg)) => {
-            log::init(cfg.verbosity, lookup("REIN_LOG"));
+            log::init(cfg.verbosity, lookup(options::LOG_VARIABLE));
+            // rein consumes its own variables: a rein that the program runs in turn must not
+            // apply them again. Only the names rein reads go; every other entry (other REIN_
+            // names included) stays, byte for byte and in order.
+            drop(ours);
+            env.retain(|e| !options::is_reins_variable(e.as_bytes()));
             run::run(&cfg, env)
         }
         Err(e) => {
             log::say(&format!("{e} (see 'rein --help')"));
-            status::REIN_FAILED
+            exit_code::REIN_FAILED
         }
     }
 }

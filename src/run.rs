@@ -12,12 +12,13 @@ use nix::unistd::{Pid, getpid, getppid};
 
 use crate::cli::Config;
 use crate::events::SignalSource;
-use crate::report::{Reason, Summary, check_status_dir, write_atomically};
+use crate::exit_code::{self, REIN_FAILED, Reason};
 use crate::spawn::{self, Plan, SignalState, SpawnError};
-use crate::status::{self, REIN_FAILED};
+use crate::status_file::StatusFile;
+use crate::summary::Summary;
 use crate::supervise::Supervisor;
 use crate::terminal::Terminal;
-use crate::{detach, log as rlog, signals, sys, user};
+use crate::{account, detach, log as rlog, signals, sys};
 
 /// Runs `cfg` with the environment `env` (exact `KEY=VALUE` entries); returns rein's exit code.
 pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
@@ -25,39 +26,19 @@ pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
     // Taken first, so that a parent dying at any point of the set-up below is noticed when
     // --pdeathsig is armed, not only one dying between two adjacent calls there.
     let parent = getppid();
-    // rein changes to / once the child runs (see `detach`), so a relative --status-file is
-    // resolved against the directory rein was started in now, not when it is written.
-    let resolved_cfg;
-    let cfg = match &cfg.status_file {
-        Some(path) if path.is_relative() => match std::path::absolute(path) {
-            Ok(abs) => {
-                resolved_cfg = Config {
-                    status_file: Some(abs),
-                    ..cfg.clone()
-                };
-                &resolved_cfg
-            }
-            Err(e) => {
-                return fail(&format!(
-                    "cannot write status file '{}': {e}",
-                    path.display()
-                ));
-            }
-        },
-        _ => cfg,
-    };
     let resolved = match &cfg.user {
-        Some((u, g)) => match user::resolve(u, g.as_deref()) {
+        Some((u, g)) => match account::resolve(u, g.as_deref()) {
             Ok(r) => Some(r),
             Err(e) => return fail(&e),
         },
         None => None,
     };
-    if let Some(path) = &cfg.status_file
-        && let Err(e) = check_status_dir(path)
-    {
-        return fail(&e);
-    }
+    // Opened before the child exists, which may own the directory (see status_file.rs); a
+    // relative path is relative to where rein was started, since rein changes to / later.
+    let status_file = match cfg.status_file.as_deref().map(StatusFile::open).transpose() {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
     let signal_state = match block_signals() {
         Ok(s) => s,
         Err(e) => return fail(&format!("failed to block signals: {e}")),
@@ -70,7 +51,7 @@ pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
     } else {
         let mut env = env;
         if let Some(r) = &resolved {
-            user::add_account_env(&mut env, r.account.as_ref());
+            account::set_account_env(&mut env, r.account.as_ref());
         }
         let me = getpid().as_raw().to_string();
         let fix_listen_pid = env
@@ -87,13 +68,13 @@ pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
         };
         match spawn::spawn_main_child(plan) {
             Ok(pid) => Some(pid),
-            Err(e) => return exec_failed(cfg, e, start),
+            Err(e) => return exec_failed(cfg, e, start, status_file.as_ref()),
         }
     };
     if let Some(pid) = main {
         log::info!("main child started: pid {pid}");
     }
-    detach::detach();
+    detach::detach(status_file.as_ref().map(StatusFile::fd));
     let source = match SignalSource::open(signals::caught_mask()) {
         Ok(s) => s,
         Err(e) => {
@@ -103,7 +84,7 @@ pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
         }
     };
     let summary = Supervisor::new(cfg, main, start).run(&source, pending);
-    finish(cfg, &summary);
+    finish(status_file.as_ref(), &summary);
     summary.exit_code
 }
 
@@ -146,7 +127,12 @@ fn fail(message: &str) -> u8 {
     REIN_FAILED
 }
 
-fn exec_failed(cfg: &Config, e: SpawnError, start: Instant) -> u8 {
+fn exec_failed(
+    cfg: &Config,
+    e: SpawnError,
+    start: Instant,
+    status_file: Option<&StatusFile>,
+) -> u8 {
     let program = cfg
         .command
         .first()
@@ -154,11 +140,11 @@ fn exec_failed(cfg: &Config, e: SpawnError, start: Instant) -> u8 {
         .unwrap_or_default();
     let (code, message) = match e {
         SpawnError::NotFound(err) => (
-            status::NOT_FOUND,
+            exit_code::NOT_FOUND,
             format!("cannot run '{program}': {}", os_message(&err)),
         ),
         SpawnError::CannotExecute(err) => (
-            status::CANNOT_EXECUTE,
+            exit_code::CANNOT_EXECUTE,
             format!("cannot run '{program}': {}", os_message(&err)),
         ),
         SpawnError::Setup(step, err) => (
@@ -179,7 +165,7 @@ fn exec_failed(cfg: &Config, e: SpawnError, start: Instant) -> u8 {
         leftovers_terminated: 0,
         leftovers_killed: 0,
     };
-    finish(cfg, &summary);
+    finish(status_file, &summary);
     code
 }
 
@@ -200,8 +186,8 @@ fn fail_with_child(main: Option<Pid>) -> u8 {
     loop {
         match waitpid(None::<Pid>, None) {
             Ok(st) if st.pid() == Some(main) => {
-                return status::ChildEnd::from_wait(st)
-                    .map_or(REIN_FAILED, status::ChildEnd::exit_code);
+                return exit_code::ChildEnd::from_wait(st)
+                    .map_or(REIN_FAILED, exit_code::ChildEnd::exit_code);
             }
             Ok(WaitStatus::StillAlive) | Ok(_) => {}
             Err(nix::errno::Errno::EINTR) => {}
@@ -210,11 +196,11 @@ fn fail_with_child(main: Option<Pid>) -> u8 {
     }
 }
 
-fn finish(cfg: &Config, summary: &Summary) {
+fn finish(status_file: Option<&StatusFile>, summary: &Summary) {
     log::info!("{}", summary.line());
-    if let Some(path) = &cfg.status_file
-        && let Err(e) = write_atomically(path, &summary.json())
+    if let Some(f) = status_file
+        && let Err(e) = f.write(&summary.json())
     {
-        log::error!("failed to write status file '{}': {e}", path.display());
+        log::error!("{e}");
     }
 }

@@ -20,8 +20,9 @@ use std::os::unix::ffi::OsStrExt;
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::libc;
-use nix::unistd::{ForkResult, Gid, Pid, Uid, fork, pipe2};
+use nix::unistd::{ForkResult, Pid, fork, pipe2};
 
+use crate::credentials::{self, Credentials};
 use crate::sys::{self, RawMask};
 use crate::terminal::Terminal;
 
@@ -35,17 +36,6 @@ use crate::terminal::Terminal;
 pub struct SignalState {
     /// The blocked mask rein inherited.
     pub mask: RawMask,
-}
-
-/// Who the main child runs as, when `--user` asks for a change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Credentials {
-    /// The user id.
-    pub uid: Uid,
-    /// The primary group id.
-    pub gid: Gid,
-    /// Exactly the supplementary groups (may be empty).
-    pub groups: Vec<Gid>,
 }
 
 /// Everything needed to start the main child.
@@ -70,7 +60,8 @@ pub struct Plan<'a> {
 pub enum SpawnError {
     /// `execvp` found no such program (exit 127).
     NotFound(io::Error),
-    /// Found but not executable: permission, directory, format (exit 126).
+    /// Found but not executable: permission, directory, format, RLIMIT_NPROC at execve
+    /// (exit 126).
     CannotExecute(io::Error),
     /// A step before exec failed in the child (privilege drop), or fork itself (exit 125).
     Setup(&'static str, io::Error),
@@ -79,12 +70,6 @@ pub enum SpawnError {
 /// Errors from steps before exec travel through the errno pipe as `STEP_BASE * step + errno`,
 /// so the parent can tell "setuid failed" from "exec failed".
 const STEP_BASE: i32 = 10_000;
-const STEPS: [&str; 4] = [
-    "set supplementary groups",
-    "set group id",
-    "set user id",
-    "set no_new_privs",
-];
 
 /// An argv or envp vector: owned NUL-terminated byte strings and a NULL-terminated pointer
 /// array into them. The pointers are taken once, from `as_mut_ptr`, and the buffers are never
@@ -93,12 +78,6 @@ struct CVec {
     _bytes: Vec<Vec<u8>>,
     ptrs: Vec<*mut libc::c_char>,
 }
-
-// SAFETY: the pointers point into `_bytes`, which this struct owns and whose buffers never move
-// or reallocate after construction; the only writer is the forked child, which has one thread.
-unsafe impl Send for CVec {}
-// SAFETY: as above; nothing writes through a shared reference.
-unsafe impl Sync for CVec {}
 
 impl CVec {
     fn new<B: AsRef<[u8]>>(items: impl IntoIterator<Item = B>) -> io::Result<Self> {
@@ -247,40 +226,10 @@ fn become_main_child(
         // descriptor, inherited across fork.
         unsafe { libc::tcsetpgrp(fd, me) };
     }
-    if let Some(c) = creds {
-        // Order matters: groups and gid need root, so they go before the uid; no_new_privs
-        // last, so the child can never regain root through a set-uid program.
-        let step = |i: i32, rc: libc::c_int| {
-            if rc == 0 {
-                0
-            } else {
-                STEP_BASE * (i + 1) + errno()
-            }
-        };
-        // SAFETY: `groups` is a live slice of gid_t-sized Gids; setgroups only reads it.
-        let rc = step(0, unsafe {
-            libc::setgroups(c.groups.len(), c.groups.as_ptr().cast())
-        });
-        if rc != 0 {
-            return rc;
-        }
-        // SAFETY: a plain system call with an integer argument.
-        let rc = step(1, unsafe { libc::setgid(c.gid.as_raw()) });
-        if rc != 0 {
-            return rc;
-        }
-        // SAFETY: as above.
-        let rc = step(2, unsafe { libc::setuid(c.uid.as_raw()) });
-        if rc != 0 {
-            return rc;
-        }
-        // SAFETY: as above; PR_SET_NO_NEW_PRIVS takes (1, 0, 0, 0).
-        let rc = step(3, unsafe {
-            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-        });
-        if rc != 0 {
-            return rc;
-        }
+    if let Some(c) = creds
+        && let Err((step, errno)) = c.apply_in_child()
+    {
+        return STEP_BASE * (step + 1) + errno;
     }
     if let Some(i) = image.listen_slot {
         write_listen_pid(&image.envp, i);
@@ -374,13 +323,18 @@ fn classify(e: io::Error) -> SpawnError {
     let code = e.raw_os_error().unwrap_or(0);
     if code >= STEP_BASE {
         let step = usize::try_from(code / STEP_BASE - 1).unwrap_or(0);
-        let what = STEPS.get(step).copied().unwrap_or("prepare the child");
+        let what = credentials::STEPS
+            .get(step)
+            .copied()
+            .unwrap_or("prepare the child");
         return SpawnError::Setup(what, io::Error::from_raw_os_error(code % STEP_BASE));
     }
+    // Everything else came from execve, after the fork succeeded, so it is the program's
+    // failure (126), EAGAIN included: RLIMIT_NPROC is checked again at execve once the uid
+    // changed (set_user() marks the process, fs/exec.c refuses it). A failed fork() never
+    // reaches here: `spawn_main_child` reports it as `Setup("fork")` (125).
     match code {
         libc::ENOENT => SpawnError::NotFound(e),
-        // fork itself failed: rein's own failure, not the program's.
-        libc::EAGAIN => SpawnError::Setup("fork", e),
         _ => SpawnError::CannotExecute(e),
     }
 }
@@ -425,6 +379,7 @@ mod tests {
             libc::EISDIR,
             libc::ENOTDIR,
             libc::ELOOP,
+            libc::EAGAIN,
         ] {
             assert!(matches!(
                 classify(io::Error::from_raw_os_error(code)),

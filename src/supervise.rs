@@ -11,22 +11,19 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::cli::Config;
-use crate::events::{BATCH, Received, SignalSource};
+use crate::events::{BATCH, Received, SI_USER, SignalSource};
+use crate::exit_code::{ChildEnd, ExitPolicy, Reason};
 use crate::leftovers::{self, Scope};
 use crate::reap::{self, Reaped};
-use crate::report::{ExitPolicy, Reason, Summary};
 use crate::shutdown::{Action, Phase, Shutdown};
 use crate::signals::{self, num};
-use crate::status::ChildEnd;
+use crate::summary::Summary;
 
 /// How often rein re-scans for leftovers while it cannot rely on SIGCHLD alone: after SIGKILL
 /// (a process forked during the kill is not yet dead), and as PID 1 for processes that joined
 /// the namespace from outside (they are not rein's children, so their exit sends no SIGCHLD).
 /// Only ever used during shutdown; an idle rein has no timer at all.
 const RESCAN: Duration = Duration::from_millis(20);
-
-/// `si_code` of a signal sent with kill(2).
-const SI_USER: i32 = 0;
 
 /// The running state of one supervision.
 #[derive(Debug)]
@@ -146,6 +143,18 @@ impl<'a> Supervisor<'a> {
         if rec.signo == num::PIPE && rec.code == SI_USER && i32::try_from(rec.pid) == Ok(self.me) {
             return;
         }
+        // A fault's number is forwarded only when a process sent it; rein's own faults never
+        // get here (the kernel forces them, see `signals::FAULTS`).
+        if signals::classify(rec.signo) == signals::Action::ForwardIfSent
+            && !rec.sent_by_a_process()
+        {
+            log::debug!(
+                "{} from the kernel (si_code {}) dropped",
+                signals::name(rec.signo),
+                rec.code
+            );
+            return;
+        }
         log::trace!("received {} from pid {}", signals::name(rec.signo), rec.pid);
         self.on_signal(rec.signo);
     }
@@ -156,9 +165,11 @@ impl<'a> Supervisor<'a> {
             return; // the reaping pass after every wake-up handles it
         }
         let Some(main) = self.main else {
+            // In pause mode the --pdeathsig signal stops rein too, whatever it is: it cannot be
+            // told from the same signal sent by kill(2) (both are SI_USER).
             if self.cfg.pause
                 && self.shutdown.phase() == Phase::Running
-                && (sig == num::TERM || sig == num::INT)
+                && (sig == num::TERM || sig == num::INT || Some(sig) == self.cfg.pdeathsig)
             {
                 log::info!("{} received, stopping", signals::name(sig));
                 let action = self.shutdown.on_main_exit(Instant::now());

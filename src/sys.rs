@@ -84,14 +84,14 @@ pub fn signalfd(mask: RawMask) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// `close_range(first, ~0, 0)`: closes every descriptor from `first` up.
+/// `close_range(first, last, 0)`: closes every descriptor from `first` to `last`.
 ///
 /// # References
 /// - <https://man7.org/linux/man-pages/man2/close_range.2.html>
-pub fn close_from(first: libc::c_uint) -> io::Result<()> {
-    // SAFETY: closing descriptors is memory-safe; rein owns no descriptor above 2 that Rust code
-    // still uses at this point (the caller runs it before opening its own).
-    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, libc::c_uint::MAX, 0) };
+pub fn close_range(first: libc::c_uint, last: libc::c_uint) -> io::Result<()> {
+    // SAFETY: closing descriptors is memory-safe; the caller (`detach`) passes ranges that hold
+    // no descriptor Rust code still owns (it leaves out the status directory's).
+    let rc = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
     if rc == 0 {
         Ok(())
     } else {
@@ -102,7 +102,7 @@ pub fn close_from(first: libc::c_uint) -> io::Result<()> {
 /// Closes one raw descriptor, ignoring the result (used by the fallback when `close_range` is
 /// missing, on kernels before 5.9).
 pub fn close_raw(fd: libc::c_int) {
-    // SAFETY: as for `close_from`: no Rust owner of a descriptor above 2 exists yet.
+    // SAFETY: as for `close_range`: the caller never passes a descriptor Rust code owns.
     let _ = unsafe { libc::close(fd) };
 }
 
@@ -165,5 +165,30 @@ pub fn kill_raw(pid: libc::pid_t, sig: libc::c_int) -> io::Result<()> {
         Ok(())
     } else {
         Err(io::Error::last_os_error())
+    }
+}
+
+/// Fills `buf` from the kernel's random pool with the `getrandom(2)` system call, not from
+/// `/dev/urandom`, which a process in the container could have replaced. `GRND_NONBLOCK`: an
+/// init must not wait for entropy, so a pool that is not ready yet is an error (`EAGAIN`), as is
+/// a short read.
+///
+/// # References
+/// - <https://man7.org/linux/man-pages/man2/getrandom.2.html>
+pub fn getrandom(buf: &mut [u8]) -> io::Result<()> {
+    // SAFETY: the pointer and length describe `buf`, live and exclusively borrowed for the call;
+    // the kernel writes at most `buf.len()` bytes into it.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_getrandom,
+            buf.as_mut_ptr(),
+            buf.len(),
+            libc::GRND_NONBLOCK,
+        )
+    };
+    match usize::try_from(n) {
+        Ok(n) if n == buf.len() => Ok(()),
+        Ok(_) => Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+        Err(_) => Err(io::Error::last_os_error()),
     }
 }

@@ -22,10 +22,11 @@ use std::time::Duration;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
+use rein::account::resolve_in;
 use rein::cli::{self, Parsed};
 use rein::leftovers::parse_stat;
+use rein::options::{self, OPTIONS};
 use rein::signals::{self, MAX_SIGNAL, parse_signal};
-use rein::user::resolve_in;
 use rein::values::{parse_duration, parse_exit_code, parse_rewrite, parse_user_spec};
 
 /// The longest duration rein accepts: ten years of 366 days (`values.rs`).
@@ -78,70 +79,45 @@ fn value_text() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Every spelling of every option in rein's table (`-c`, `--grace`, `--grace=`), plus words
+/// that look like options but are not: drawn from the table, so a new option is fuzzed too.
+fn spellings() -> Vec<String> {
+    let mut v = vec![
+        "--".to_string(),
+        "-".into(),
+        "--bogus".into(),
+        "-Z".into(),
+        "-cvt2s".into(),
+        "-vv".into(),
+        "--=".into(),
+    ];
+    for o in OPTIONS {
+        v.push(format!("--{}", o.long));
+        v.push(format!("--{}=", o.long));
+        if let Some(c) = o.short {
+            v.push(format!("-{}", char::from(c)));
+            v.push(format!("-P{}", char::from(c)));
+        }
+    }
+    v
+}
+
 /// One command-line word: a known option spelling, a value, or arbitrary bytes.
 fn arg() -> impl Strategy<Value = OsString> {
-    const OPTS: &[&str] = &[
-        "-c",
-        "-t",
-        "-k",
-        "-T",
-        "-r",
-        "-e",
-        "-p",
-        "-P",
-        "-u",
-        "-v",
-        "-vv",
-        "-h",
-        "-V",
-        "--",
-        "-",
-        "--grace",
-        "--grace=",
-        "--kill-after",
-        "--timeout",
-        "--timeout-signal",
-        "--rewrite",
-        "--exit-zero",
-        "--exit-zero-on-stop",
-        "--pdeathsig",
-        "--pause",
-        "--pause=1",
-        "--user",
-        "--status-file",
-        "--status-file=",
-        "--verbose",
-        "--help",
-        "--version",
-        "--bogus",
-        "-Z",
-        "-cvt2s",
-        "-t",
-        "--=",
-    ];
+    let opts = spellings();
     prop_oneof![
-        3 => proptest::sample::select(OPTS).prop_map(OsString::from),
+        3 => proptest::sample::select(opts.clone()).prop_map(OsString::from),
         3 => value_text().prop_map(OsString::from),
         2 => bytes(12).prop_map(OsString::from_vec),
-        1 => (proptest::sample::select(OPTS), value_text())
+        1 => (proptest::sample::select(opts), value_text())
             .prop_map(|(o, v)| OsString::from(format!("{o}{v}"))),
     ]
 }
 
-const ENV_VARS: [&str; 12] = [
-    "REIN_SINGLE_CHILD",
-    "REIN_GRACE",
-    "REIN_KILL_AFTER",
-    "REIN_TIMEOUT",
-    "REIN_TIMEOUT_SIGNAL",
-    "REIN_REWRITE",
-    "REIN_EXIT_ZERO",
-    "REIN_EXIT_ZERO_ON_STOP",
-    "REIN_PDEATHSIG",
-    "REIN_PAUSE",
-    "REIN_USER",
-    "REIN_STATUS_FILE",
-];
+/// Every variable rein reads, from the table (REIN_LOG included).
+fn env_vars() -> Vec<&'static str> {
+    options::variables().collect()
+}
 
 /// An environment: for each `REIN_*` variable, unset, a value-like string, or raw bytes.
 fn env() -> impl Strategy<Value = Vec<Option<OsString>>> {
@@ -152,12 +128,12 @@ fn env() -> impl Strategy<Value = Vec<Option<OsString>>> {
         1 => proptest::sample::select(&["1", "0", "yes", "", "TERM:QUIT,WINCH:drop", "143,1"][..])
             .prop_map(|s| Some(OsString::from(s))),
     ];
-    proptest::collection::vec(one, ENV_VARS.len())
+    proptest::collection::vec(one, env_vars().len())
 }
 
 fn lookup(env: &[Option<OsString>]) -> impl Fn(&str) -> Option<OsString> + '_ {
     move |k| {
-        ENV_VARS
+        env_vars()
             .iter()
             .position(|v| *v == k)
             .and_then(|i| env[i].clone())
@@ -185,15 +161,61 @@ fn cli_parse_never_panics_and_only_accepts_consistent_configs() {
                         prop_assert!(to.is_none_or(|t| (1..=MAX_SIGNAL).contains(&t)));
                     }
                     prop_assert!(cfg.pdeathsig.is_none_or(|s| (1..=MAX_SIGNAL).contains(&s)));
+                    // Combinations that cannot apply never parse.
+                    prop_assert!(cfg.timeout.is_none_or(|t| !t.is_zero()));
+                    prop_assert!(cfg.pdeathsig.is_none_or(|s| ![9, 17, 19].contains(&s)));
+                    prop_assert!(cfg.pdeathsig.is_none_or(|s| cfg.rewrite(s).is_some()));
+                    if cfg.pause {
+                        prop_assert!(!cfg.single_child && !cfg.exit_zero_on_stop);
+                        prop_assert!(cfg.kill_after.is_none() && cfg.timeout.is_none());
+                        prop_assert!(cfg.rewrites.is_empty() && cfg.exit_zero.is_empty());
+                        prop_assert!(cfg.user.is_none());
+                    }
                     // The command is a suffix of argv, unchanged.
                     prop_assert!(args.ends_with(&cfg.command));
                 }
                 Ok(Parsed::Help | Parsed::Version) => {}
-                Err(e) => prop_assert!(!e.is_empty()),
+                Err(e) => prop_assert!(!e.is_empty() && !e.contains('\n')),
             }
             Ok(())
         },
     );
+}
+
+/// An environment entry: one of rein's names (perhaps with a value, perhaps without `=`),
+/// something close to one, or noise.
+fn env_entry() -> impl Strategy<Value = Vec<u8>> {
+    let names: Vec<&'static str> = env_vars();
+    prop_oneof![
+        3 => (proptest::sample::select(names.clone()), bytes(6), any::<bool>()).prop_map(
+            |(n, v, eq)| {
+                let mut e = n.as_bytes().to_vec();
+                if eq {
+                    e.push(b'=');
+                }
+                e.extend(v);
+                e
+            }
+        ),
+        2 => (proptest::sample::select(names), bytes(4)).prop_map(|(n, pre)| {
+            let mut e = pre;
+            e.extend_from_slice(n.as_bytes());
+            e.push(b'=');
+            e
+        }),
+        2 => "REIN_[A-Z_]{0,20}=?[a-z0-9]{0,4}".prop_map(String::into_bytes),
+        1 => bytes(16),
+    ]
+}
+
+#[test]
+fn the_child_environment_loses_exactly_the_variables_rein_reads() {
+    check("env_consumed", env_entry(), |e| {
+        let name = e.split(|&b| b == b'=').next().unwrap_or_default();
+        let ours = e.contains(&b'=') && env_vars().iter().any(|v| v.as_bytes() == name);
+        prop_assert_eq!(options::is_reins_variable(&e), ours, "{}", e.escape_ascii());
+        Ok(())
+    });
 }
 
 #[test]
@@ -353,7 +375,7 @@ fn rewrites_never_panic_and_valid_ones_stay_in_range() {
         "rewrite_valid",
         (1..=MAX_SIGNAL, 0..=MAX_SIGNAL, any::<u8>(), any::<u8>()),
         |(from, to, s1, s2)| {
-            let forwarded = signals::classify(from) == signals::Action::Forward;
+            let forwarded = signals::classify(from).forwards();
             let to_text = if to == 0 {
                 if s2 % 2 == 0 {
                     "drop".into()
@@ -406,28 +428,98 @@ fn user_specs_never_panic_and_round_trip() {
     );
 }
 
-/// `/etc/passwd` or `/etc/group`-like text: well-formed lines, broken lines and noise.
-fn account_file() -> impl Strategy<Value = Option<String>> {
-    let line = prop_oneof![
-        "[a-z0-9]{0,6}:x?:[0-9]{0,11}:[0-9]{0,11}:[^:\n]{0,6}:/[a-z/]{0,8}:/bin/sh",
-        "[a-z0-9]{0,6}:x?:[0-9]{0,11}:([a-z0-9 ]{0,6},?){0,3}",
-        "[:a-z0-9,\n]{0,20}",
-        any::<String>(),
-    ];
-    proptest::option::of(proptest::collection::vec(line, 0..6).prop_map(|l| l.join("\n")))
+// ---- /etc/passwd and /etc/group ----------------------------------------------------------
+//
+// Both files are bytes (account.rs): arbitrary bytes must never panic the lookup, and an entry
+// planted among arbitrary junk lines (non-UTF-8, broken, near-valid) must always be found.
+
+/// A byte that is not one of `forbidden` (those become `_`), so generated fields stay fields.
+fn byte_except(forbidden: &'static [u8]) -> impl Strategy<Value = u8> {
+    any::<u8>().prop_map(move |b| if forbidden.contains(&b) { b'_' } else { b })
+}
+
+/// A field of 0..max bytes without `forbidden`.
+fn field_bytes(forbidden: &'static [u8], max: usize) -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(byte_except(forbidden), 0..max)
+}
+
+/// An account or group name as a name (not a number): any bytes but the separators and ASCII
+/// blanks (which a member list ignores around names), at least one of them not a digit.
+fn account_name() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(byte_except(b":,\n \t\r\x0b\x0c"), 1..12)
+        .prop_filter("a number is an id, not a name", |n| {
+            !n.iter().all(u8::is_ascii_digit)
+        })
+}
+
+/// Any id but `(uid_t)-1`.
+fn account_id() -> impl Strategy<Value = u32> {
+    prop_oneof![0..u32::MAX, 0..70_000u32]
+}
+
+/// One line of junk for either file: arbitrary bytes, or something close to an entry.
+fn junk_line() -> impl Strategy<Value = Vec<u8>> {
+    let near = (
+        field_bytes(b":\n", 8),
+        proptest::collection::vec(
+            prop_oneof![
+                field_bytes(b":\n", 8),
+                "[0-9]{0,12}".prop_map(String::into_bytes),
+                Just(b"4294967295".to_vec()),
+                Just(b"-1".to_vec()),
+            ],
+            0..8,
+        ),
+    )
+        .prop_map(|(first, rest)| {
+            let mut line = first;
+            for f in rest {
+                line.push(b':');
+                line.extend(f);
+            }
+            line
+        });
+    prop_oneof![field_bytes(b"\n", 48), near]
+}
+
+/// Lines joined with `\n` or `\r\n`, with or without a final line break.
+fn join_lines(lines: &[Vec<u8>], crlf: bool, last: bool) -> Vec<u8> {
+    let end: &[u8] = if crlf { b"\r\n" } else { b"\n" };
+    let mut text = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        text.extend_from_slice(l);
+        if i + 1 < lines.len() || last {
+            text.extend_from_slice(end);
+        }
+    }
+    text
+}
+
+/// Junk lines with `entry` inserted at `at` (modulo their number); lines that would define
+/// `name` themselves are dropped, so the planted entry is the only one for it.
+fn plant(mut junk: Vec<Vec<u8>>, name: &[u8], entry: Vec<u8>, at: usize) -> Vec<Vec<u8>> {
+    let mut prefix = name.to_vec();
+    prefix.push(b':');
+    junk.retain(|l| !l.starts_with(&prefix));
+    let at = at % (junk.len() + 1);
+    junk.insert(at, entry);
+    junk
 }
 
 #[test]
-fn account_lookups_never_panic() {
-    let name = prop_oneof!["[a-z0-9]{1,6}", "[0-9]{1,11}", any::<String>()];
+fn account_lookups_never_panic_on_arbitrary_bytes() {
+    let file = proptest::option::of(prop_oneof![
+        bytes(256),
+        proptest::collection::vec(junk_line(), 0..8).prop_map(|l| join_lines(&l, false, true)),
+    ]);
+    let name = prop_oneof![
+        bytes(12),
+        "[a-z0-9]{1,6}".prop_map(String::into_bytes),
+        "[0-9]{1,11}".prop_map(String::into_bytes),
+    ];
     check(
-        "resolve_in",
-        (
-            name.clone(),
-            proptest::option::of(name),
-            account_file(),
-            account_file(),
-        ),
+        "resolve_in_bytes",
+        (name.clone(), proptest::option::of(name), file.clone(), file),
         |(user, group, passwd, groups)| {
             let got = resolve_in(
                 &user,
@@ -435,16 +527,140 @@ fn account_lookups_never_panic() {
                 passwd.as_deref(),
                 groups.as_deref(),
             );
-            // A numeric user with no passwd file at all is taken as that number.
-            if passwd.is_none() && group.is_none() {
-                if let Ok(uid) = user.parse::<u32>() {
-                    if user.bytes().all(|b| b.is_ascii_digit()) {
-                        let r = got.map_err(TestCaseError::fail)?;
-                        prop_assert_eq!(r.credentials.uid.as_raw(), uid);
-                        prop_assert_eq!(r.credentials.gid.as_raw(), uid);
-                    }
+            if let Ok(r) = &got {
+                let c = &r.credentials;
+                // (uid_t)-1 would leave the ids unchanged: it must never come out.
+                prop_assert!(c.uid().as_raw() != u32::MAX && c.gid().as_raw() != u32::MAX);
+                prop_assert!(!c.groups().contains(&u32::MAX));
+                if group.is_some() {
+                    prop_assert_eq!(c.groups(), &[c.gid().as_raw()][..]);
                 }
             }
+            // A numeric user with no passwd file at all is taken as that number.
+            if passwd.is_none() && group.is_none() && user.iter().all(u8::is_ascii_digit) {
+                let n = std::str::from_utf8(&user)
+                    .ok()
+                    .and_then(|u| u.parse::<u32>().ok());
+                match n {
+                    Some(uid) if uid != u32::MAX => {
+                        let r = got.map_err(TestCaseError::fail)?;
+                        prop_assert_eq!(r.credentials.uid().as_raw(), uid);
+                        prop_assert_eq!(r.credentials.gid().as_raw(), uid);
+                    }
+                    _ => prop_assert!(got.is_err()),
+                }
+            }
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn a_passwd_entry_planted_among_junk_is_always_found() {
+    let entry = (
+        account_name(),
+        account_id(),
+        account_id(),
+        field_bytes(b":\n", 24),
+        field_bytes(b":\n", 24),
+        field_bytes(b"\n", 16),
+    );
+    let layout = (
+        proptest::collection::vec(junk_line(), 0..12),
+        any::<usize>(),
+        any::<bool>(),
+        any::<bool>(),
+    );
+    check(
+        "passwd_planted",
+        (entry, layout),
+        |((name, uid, gid, gecos, home, shell), (junk, at, crlf, last))| {
+            let line = [&name[..], b"x", uid.to_string().as_bytes()]
+                .into_iter()
+                .chain([gid.to_string().as_bytes(), &gecos, &home, &shell])
+                .collect::<Vec<_>>()
+                .join(&b':');
+            let text = join_lines(&plant(junk, &name, line, at), crlf, last);
+            let r = resolve_in(&name, None, Some(&text), None).map_err(TestCaseError::fail)?;
+            prop_assert_eq!(r.credentials.uid().as_raw(), uid);
+            prop_assert_eq!(r.credentials.gid().as_raw(), gid);
+            prop_assert_eq!(r.credentials.groups(), &[gid][..]);
+            let account = r.account.ok_or_else(|| TestCaseError::fail("no account"))?;
+            prop_assert_eq!(account.name.into_vec(), name);
+            prop_assert_eq!(account.home.into_vec(), home);
+            // By number, an entry with that uid is found (a junk line may have it first).
+            let r = resolve_in(uid.to_string().as_bytes(), None, Some(&text), None)
+                .map_err(TestCaseError::fail)?;
+            prop_assert_eq!(r.credentials.uid().as_raw(), uid);
+            prop_assert!(r.account.is_some());
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn a_group_planted_among_junk_is_always_found() {
+    let group = (
+        account_name(),
+        account_id(),
+        proptest::collection::vec(field_bytes(b":,\n", 10), 0..6),
+        any::<usize>(),
+        "[ \t]{0,2}",
+        "[ \t]{0,2}",
+    );
+    let layout = (
+        proptest::collection::vec(junk_line(), 0..12),
+        any::<usize>(),
+        any::<bool>(),
+        any::<bool>(),
+    );
+    check(
+        "group_planted",
+        (account_name(), account_id(), group, layout),
+        |(
+            user,
+            primary,
+            (gname, gid, mut members, slot, before, after),
+            (junk, at, crlf, last),
+        )| {
+            let mut listed = before.into_bytes();
+            listed.extend_from_slice(&user);
+            listed.extend(after.into_bytes());
+            let slot = slot % (members.len() + 1);
+            members.insert(slot, listed);
+            let line = [
+                &gname[..],
+                b"x",
+                gid.to_string().as_bytes(),
+                &members.join(&b','),
+            ]
+            .join(&b':');
+            let groups = join_lines(&plant(junk, &gname, line, at), crlf, last);
+            let passwd = [
+                &user[..],
+                b"x",
+                b"1",
+                primary.to_string().as_bytes(),
+                b"",
+                b"/",
+                b"",
+            ]
+            .join(&b':');
+            // A bare USER: the primary group first, the planted one among the rest, none twice.
+            let r = resolve_in(&user, None, Some(&passwd), Some(&groups))
+                .map_err(TestCaseError::fail)?;
+            let got = r.credentials.groups();
+            prop_assert_eq!(got.first(), Some(&primary));
+            prop_assert!(got.contains(&gid), "{:?} lacks {}", got, gid);
+            let mut unique = got.to_vec();
+            unique.sort_unstable();
+            unique.dedup();
+            prop_assert_eq!(unique.len(), got.len());
+            // USER:GROUP by name: exactly the planted group.
+            let r = resolve_in(&user, Some(&gname), Some(&passwd), Some(&groups))
+                .map_err(TestCaseError::fail)?;
+            prop_assert_eq!(r.credentials.gid().as_raw(), gid);
+            prop_assert_eq!(r.credentials.groups(), &[gid][..]);
             Ok(())
         },
     );

@@ -56,3 +56,5 @@ mod user;
 mod listen_pid;
 // REIN_* twins: each has an effect, a flag wins; bad values give 125 before the child runs.
 mod env_twins;
+// Attacks from inside the container: planted files, odd names, hostile signals and options.
+mod hostile;

@@ -1,7 +1,10 @@
-//! `--status-file PATH`: one JSON object describing the run, replaced atomically.
+//! `--status-file PATH`: one JSON object describing the run, replaced atomically, in a
+//! directory rein opens before the child runs (attacks on it: `hostile/status_file.rs`).
 
 use std::collections::BTreeMap;
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -205,20 +208,128 @@ fn status_file_replaces_an_existing_file_atomically() {
 }
 
 #[test]
-fn a_missing_status_directory_fails_before_the_child_runs() {
-    let dir = TempDir::new("missing");
+fn a_status_path_rein_cannot_use_fails_before_the_child_runs() {
+    let dir = TempDir::new("unusable");
     let marker = dir.join("ran");
-    let mut cmd = crate::harness::command(
-        Mode::Plain,
-        &with_sh(
-            &["--status-file", "/rein-missing-dir/s.json"],
-            r#"touch "$MARKER""#,
+    std::fs::create_dir(dir.join("real")).unwrap();
+    std::os::unix::fs::symlink("real", dir.join("link")).unwrap();
+    let link = dir.join("link").join("s.json");
+    let no_name = format!("{}/", dir.0.display());
+    let cases = [
+        (
+            "/rein-missing-dir/s.json",
+            "/rein-missing-dir: No such file or directory",
         ),
-    );
-    cmd.env("MARKER", &marker);
-    let out = Run::spawn(cmd).finish_within(Duration::from_secs(10));
-    assert_eq!(out.code, Some(125), "{out:?}");
-    assert!(!marker.exists(), "the child ran although rein failed");
+        ("/etc/passwd/s.json", "'/etc/passwd' is not a directory"),
+        // The directory is opened without following a symlink at its last component.
+        (link.to_str().unwrap(), "is a symbolic link"),
+        (&no_name, "names no file"),
+    ];
+    for (path, why) in cases {
+        let mut cmd = crate::harness::command(
+            Mode::Plain,
+            &with_sh(&["--status-file", path], r#"touch "$MARKER""#),
+        );
+        cmd.env("MARKER", &marker);
+        let out = Run::spawn(cmd).finish_within(Duration::from_secs(10));
+        assert_eq!(out.code, Some(125), "{path}: {out:?}");
+        assert!(
+            !marker.exists(),
+            "{path}: the child ran although rein failed"
+        );
+        assert_eq!(out.stderr.lines().count(), 1, "{path}: {out:?}");
+        assert!(
+            out.stderr
+                .starts_with(&format!("rein: cannot write status file '{path}': "))
+                && out.stderr.contains(why),
+            "{path}: {out:?}"
+        );
+    }
+}
+
+#[test]
+fn rein_holds_the_status_directory_open_and_the_child_never_sees_it() {
+    // Inherited descriptors on 3 and 5 put the status directory on 4, between the two ranges
+    // rein closes after the spawn; the child keeps 3 and 5 but gets no descriptor of rein's.
+    for mode in modes("rein_holds_the_status_directory_open") {
+        let dir = TempDir::new("held");
+        let path = dir.join("s.json");
+        let inherited = dir.join("inherited");
+        std::fs::write(&inherited, "x").unwrap();
+        let file = std::fs::File::open(&inherited).unwrap();
+        let raw = file.as_raw_fd();
+        let script = r#"for f in /proc/$$/fd/*; do echo "child: $(readlink "$f")"; done
+                        echo ready; read x; exit 9"#;
+        let mut cmd = crate::harness::command(
+            mode,
+            &with_sh(&["--status-file", path.to_str().unwrap(), "--"], script),
+        );
+        let hook = move || {
+            for target in [3, 5] {
+                // dup2 onto itself would keep the close-on-exec flag, so a file that landed on
+                // 3 or 5 itself has the flag cleared instead.
+                let ok = if raw == target {
+                    // SAFETY: fcntl is async-signal-safe and `raw` is open in the forked child.
+                    unsafe { nix::libc::fcntl(raw, nix::libc::F_SETFD, 0) == 0 }
+                } else {
+                    // SAFETY: dup2 is async-signal-safe; `raw` is open in the forked child
+                    // (close-on-exec acts only at exec) and the copy has no such flag.
+                    unsafe { nix::libc::dup2(raw, target) == target }
+                };
+                if !ok {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        };
+        // SAFETY: the hook makes async-signal-safe calls only and allocates nothing on success.
+        unsafe { cmd.pre_exec(hook) };
+        let mut run = Run::spawn(cmd);
+        run.expect_line("ready", |l| l == "ready");
+        drop(file);
+        let rein = run.rein_pid(mode);
+        let held = || -> Vec<String> {
+            let mut v: Vec<String> = std::fs::read_dir(format!("/proc/{rein}/fd"))
+                .unwrap()
+                .flatten()
+                .filter_map(|e| {
+                    let fd: i32 = e.file_name().to_str()?.parse().ok()?;
+                    let target = std::fs::read_link(e.path()).ok()?;
+                    (fd > 2).then(|| target.to_string_lossy().into_owned())
+                })
+                .collect();
+            v.sort();
+            v
+        };
+        // rein opens its signalfd right after letting go of what it inherited.
+        wait_until("rein has opened its signalfd", DEADLINE, || {
+            held().iter().any(|t| t == "anon_inode:[signalfd]")
+        });
+        let want = [
+            dir.0.display().to_string(),
+            "anon_inode:[signalfd]".to_string(),
+        ];
+        assert_eq!(held(), want, "{mode:?}: rein's descriptors above 2");
+        let out = run.finish();
+        assert_eq!(out.code, Some(9), "{mode:?}: {out:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let seen: Vec<&str> = stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("child: "))
+            .collect();
+        assert_eq!(
+            seen.iter()
+                .filter(|t| **t == inherited.to_str().unwrap())
+                .count(),
+            2,
+            "{mode:?}: the child keeps its inherited 3 and 5: {seen:?}"
+        );
+        assert!(
+            !seen.contains(&dir.0.to_str().unwrap()),
+            "{mode:?}: {seen:?}"
+        );
+        assert_eq!(read_status(&path)["exit_code"], "9", "{mode:?}");
+    }
 }
 
 #[test]

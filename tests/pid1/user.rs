@@ -1,32 +1,37 @@
-//! `--user USER[:GROUP]`: the child runs with the user's uid, primary gid (or GROUP), exactly
-//! its supplementary groups from /etc/group, HOME/USER/LOGNAME from /etc/passwd unless set,
-//! and no_new_privs, so it can never become root again.
+//! `--user USER[:GROUP]`: the child runs with the user's uid, its primary gid and the groups
+//! initgroups(3) would give it (or exactly GROUP, when one is named), HOME/USER/LOGNAME of the
+//! target account, no capabilities, and no_new_privs, so it can never become root again.
 //!
 //! The test user exists only in a private mount namespace, where test-made passwd and group
-//! files are bind-mounted over /etc's; the host's files are never touched.
+//! files are bind-mounted over /etc's; the host's files are never touched. The attacks on
+//! `--user` (capabilities kept, groups, variables, odd bytes) are in `hostile/credentials.rs`,
+//! which uses the helpers here.
 
+use std::ffi::{OsStr, OsString};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::harness::{Outcome, Run, TempDir, probe, rein};
+use crate::harness::{Mode, Outcome, Run, TempDir, probe, rein};
 
-const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\n\
-                      tester:x:4321:4322:Test User:/home/tester:/bin/sh\n";
-const GROUP: &str = "root:x:0:\ntester:x:4322:\nextra:x:5000:someone,tester\n\
-                     other:x:5001:someone\nstaff:x:5002:\n";
+/// The test accounts: `tester` (4321, primary group 4322) is listed in `extra` (5000) only.
+pub const PASSWD: &[u8] = b"root:x:0:0:root:/root:/bin/sh\n\
+                            tester:x:4321:4322:Test User:/home/tester:/bin/sh\n";
+/// The test groups; `staff` (5002) lists nobody.
+pub const GROUP: &[u8] = b"root:x:0:\ntester:x:4322:\nextra:x:5000:someone,tester\n\
+                           other:x:5001:someone\nstaff:x:5002:\n";
 
-/// Prints what the child is: its ids, groups, no_new_privs, account variables, and the errno
-/// of each attempt to become root again.
-const CHILD: &str = r#"
-    grep -E '^(Uid|Gid|Groups|NoNewPrivs):' /proc/self/status
-    echo "HOME=$HOME USER=$USER LOGNAME=$LOGNAME"
+/// Prints what the child is: its ids, groups, capabilities, no_new_privs, account variables,
+/// and the errno of each attempt to become root again.
+pub const CHILD: &str = r#"
+    grep -E '^(Uid|Gid|Groups|NoNewPrivs|Cap(Inh|Prm|Eff|Bnd|Amb)):' /proc/self/status
+    echo "HOME=${HOME-unset} USER=${USER-unset} LOGNAME=${LOGNAME-unset}"
     "$1" groups
     "$1" escalate
     touch "$2"
 "#;
 
 /// Root is needed to create the mount namespace and to change to an arbitrary uid.
-fn root_namespaces(test: &str) -> bool {
+pub fn root_namespaces(test: &str) -> bool {
     let ok = nix::unistd::geteuid().is_root()
         && Command::new("unshare")
             .args(["--mount", "--pid", "--fork", "--mount-proc", "true"])
@@ -42,43 +47,63 @@ fn root_namespaces(test: &str) -> bool {
     ok
 }
 
-/// Runs rein as PID 1 of a new PID and mount namespace with the test passwd/group mounted,
-/// an environment of PATH plus `extra`, and `--user SPEC`.
-fn as_user(spec: &str, extra: &[&str]) -> (Outcome, bool) {
-    let dir = TempDir::new("user");
-    std::fs::write(dir.join("passwd"), PASSWD).unwrap();
-    std::fs::write(dir.join("group"), GROUP).unwrap();
-    let ran = dir.join("ran");
-    // The marker file is created by the child, which runs as the test user.
-    std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-    let wrapper = r#"
-        mount --bind "$DIR/passwd" /etc/passwd &&
-        mount --bind "$DIR/group" /etc/group &&
-        exec env -i PATH="$PATH" $EXTRA "$REIN" --user "$SPEC" -- sh -c "$CHILD" child "$PROBE" "$RAN"
-    "#;
+/// Runs `argv` (a command line that execs rein, directly or through a wrapper such as
+/// `setpriv` or `probe execenv`) in a private mount namespace where `passwd` and `group` are
+/// /etc's: as PID 1 of a new PID namespace, or as a plain process. Waits for it to end.
+pub fn with_accounts<S: AsRef<OsStr>>(
+    mode: Mode,
+    passwd: &[u8],
+    group: &[u8],
+    argv: &[S],
+) -> Outcome {
+    let dir = TempDir::new("accounts");
+    std::fs::write(dir.join("passwd"), passwd).unwrap();
+    std::fs::write(dir.join("group"), group).unwrap();
     let mut cmd = Command::new("unshare");
+    cmd.arg("--mount");
+    if mode == Mode::Pid1 {
+        cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"]);
+    }
     cmd.args([
-        "--mount",
-        "--pid",
-        "--fork",
-        "--mount-proc",
-        "--kill-child",
         "sh",
         "-c",
-        wrapper,
+        r#"mount --bind "$DIR/passwd" /etc/passwd && mount --bind "$DIR/group" /etc/group && exec "$@""#,
+        "sh",
     ])
-    .env("DIR", &dir.0)
-    .env("EXTRA", extra.join(" "))
-    .env("REIN", rein())
-    .env("SPEC", spec)
-    .env("CHILD", CHILD)
-    .env("PROBE", probe())
-    .env("RAN", &ran);
-    let out = Run::spawn(cmd).finish_within(Duration::from_secs(10));
+    .args(argv)
+    .env("DIR", &dir.0);
+    Run::spawn(cmd).finish_within(Duration::from_secs(20))
+}
+
+/// A directory the test user can write its marker file into; the marker says the child ran.
+pub fn marker_dir() -> TempDir {
+    let dir = TempDir::new("user");
+    std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    dir
+}
+
+/// `env -i PATH=... EXTRA... rein --user SPEC -- sh -c CHILD`, the command line of most tests.
+pub fn user_argv(spec: &str, extra: &[&str], ran: &std::path::Path) -> Vec<OsString> {
+    let mut argv: Vec<OsString> = vec!["env".into(), "-i".into()];
+    argv.push(format!("PATH={}", std::env::var("PATH").unwrap_or_default()).into());
+    argv.extend(extra.iter().map(OsString::from));
+    argv.extend([rein(), "--user", spec, "--", "sh", "-c", CHILD, "child"].map(OsString::from));
+    argv.push(probe().into());
+    argv.push(ran.into());
+    argv
+}
+
+/// Runs rein as PID 1 with the test accounts, an environment of PATH plus `extra`, and
+/// `--user SPEC`; returns the outcome and whether the child ran.
+fn as_user(spec: &str, extra: &[&str]) -> (Outcome, bool) {
+    let dir = marker_dir();
+    let ran = dir.join("ran");
+    let out = with_accounts(Mode::Pid1, PASSWD, GROUP, &user_argv(spec, extra, &ran));
     (out, ran.exists())
 }
 
-fn field<'a>(out: &'a str, key: &str) -> Vec<&'a str> {
+/// The words after `key` on the first line that starts with it.
+pub fn field<'a>(out: &'a str, key: &str) -> Vec<&'a str> {
     let line = out
         .lines()
         .find(|l| l.starts_with(key))
@@ -100,6 +125,9 @@ fn user_gets_its_ids_groups_account_and_can_never_be_root_again() {
     assert_eq!(field(&text, "Groups:"), ["4322", "5000"], "{text}");
     assert_eq!(field(&text, "groups"), ["4322", "5000"], "{text}");
     assert_eq!(field(&text, "NoNewPrivs:"), ["1"], "{text}");
+    for key in ["CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"] {
+        assert_eq!(field(&text, key), ["0000000000000000"], "{key}: {text}");
+    }
     assert!(
         text.contains("HOME=/home/tester USER=tester LOGNAME=tester\n"),
         "{text}"
@@ -117,19 +145,41 @@ fn user_gets_its_ids_groups_account_and_can_never_be_root_again() {
 }
 
 #[test]
-fn user_with_group_and_preset_home() {
-    if !root_namespaces("user_with_group_and_preset_home") {
+fn user_with_group_gets_exactly_that_group_and_its_own_home() {
+    if !root_namespaces("user_with_group_gets_exactly_that_group") {
         return;
     }
-    let (out, _) = as_user("tester:staff", &["HOME=/custom"]);
+    let (out, _) = as_user("tester:staff", &["HOME=/custom", "USER=root"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.code, Some(0), "{out:?}");
     assert_eq!(field(&text, "Uid:"), ["4321"; 4], "{text}");
     assert_eq!(field(&text, "Gid:"), ["5002"; 4], "{text}");
-    // GROUP replaces the primary gid; the supplementary groups stay the user's own.
-    assert_eq!(field(&text, "groups"), ["4322", "5000"], "{text}");
+    // A named GROUP is the only group, as with runc, gosu and su-exec.
+    assert_eq!(field(&text, "Groups:"), ["5002"], "{text}");
+    assert_eq!(field(&text, "groups"), ["5002"], "{text}");
+    // The account's variables replace the caller's.
     assert!(
-        text.contains("HOME=/custom USER=tester LOGNAME=tester\n"),
+        text.contains("HOME=/home/tester USER=tester LOGNAME=tester\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn root_keeps_its_capabilities() {
+    if !root_namespaces("root_keeps_its_capabilities") {
+        return;
+    }
+    // `--user root:staff` changes the groups only; uid 0 keeps what root has (capabilities(7)
+    // gives root its bounding set at exec anyway), so nothing is cleared for it.
+    let (out, ran) = as_user("root:staff", &[]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(ran);
+    assert_eq!(field(&text, "Uid:"), ["0"; 4], "{text}");
+    assert_eq!(field(&text, "Groups:"), ["5002"], "{text}");
+    assert_ne!(field(&text, "CapBnd:"), ["0000000000000000"], "{text}");
+    assert!(
+        text.contains("HOME=/root USER=root LOGNAME=root\n"),
         "{text}"
     );
 }
