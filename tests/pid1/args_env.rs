@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-use crate::harness::{Mode, Run, command_via, namespaces_available, probe, skip_under_emulation};
+use crate::harness::{Mode, Run, command_via, emulator_env, namespaces_available, probe};
 
 fn os(b: &[u8]) -> OsString {
     OsString::from_vec(b.to_vec())
@@ -38,23 +38,6 @@ const ENV: &[&[u8]] = &[
     b"=no key",
 ];
 
-/// The entries of ENV that qemu-user's loader cannot pass to the program it runs: it keeps the
-/// environment as a list keyed by name, which drops an entry without `=` and keeps only the
-/// first of two with the same name.
-const LOST_UNDER_EMULATION: &[&[u8]] = &[b"NOEQ", b"A=2"];
-
-/// ENV, less what the emulator drops (said loudly) when rein runs under one.
-fn env() -> Vec<&'static [u8]> {
-    let skip = skip_under_emulation(
-        "args_and_env_reach_the_child_byte_exact, an entry without `=` and a duplicate name",
-        "qemu-user's loader drops both before rein starts",
-    );
-    ENV.iter()
-        .copied()
-        .filter(|e| !(skip && LOST_UNDER_EMULATION.contains(e)))
-        .collect()
-}
-
 fn expected(env: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::new();
     for a in ARGS {
@@ -72,7 +55,7 @@ fn expected(env: &[&[u8]]) -> Vec<u8> {
 #[test]
 fn args_and_env_reach_the_child_byte_exact() {
     let p = probe().as_os_str().to_os_string();
-    let env = env();
+    let env = emulator_env("args_and_env_reach_the_child_byte_exact", ENV);
     let mut wrapper = vec![p.clone(), "execenv".into()];
     wrapper.extend(env.iter().map(|e| os(e)));
     wrapper.push("--".into());
