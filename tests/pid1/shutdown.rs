@@ -12,9 +12,12 @@ use crate::harness::{
 /// The main child: start `$LEFTOVER` in the background, exit 3 when stdin closes.
 const MAIN: &str = r#"sh -c "$LEFTOVER" & read x; exit 3"#;
 
-/// Traps TERM and takes a moment in the handler before writing `$OUT`.
-const OBEYS: &str =
-    r#"trap 'sleep 0.3; echo done > "$OUT"; exit 0' TERM; sleep 1000 & echo ready $$; wait"#;
+/// Traps TERM and takes a moment in the handler before writing `$OUT`. `ready` waits until the
+/// background `sleep` has exec'd: a TERM that reaches it while it is still the shell's fork
+/// runs the inherited trap's handler flag, not the trap, and is lost at the exec, so `sleep`
+/// would outlive the TERM and be killed only when the grace runs out (seen under load).
+const OBEYS: &str = r#"trap 'sleep 0.3; echo done > "$OUT"; exit 0' TERM; sleep 1000 &
+    until read -r c < /proc/$!/comm && [ "$c" = sleep ]; do :; done; echo ready $$; wait"#;
 
 /// Ignores TERM.
 const IGNORES: &str = r#"trap '' TERM; echo ready $$; exec sleep 1000"#;
