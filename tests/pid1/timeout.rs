@@ -17,8 +17,10 @@ fn modes(test: &str) -> Vec<Mode> {
 
 /// Runs rein with `opts` around `script`, marked so every process of the run can be found;
 /// returns the outcome, the status file and how long rein ran.
-/// The timeouts are 1 s: the child must have set its traps (and printed `ready`) before the
-/// timeout fires, which needs a wide margin on a busy machine.
+/// The timeouts are 3 s: the child must have set its traps (and printed `ready`), and the check
+/// that the mark finds the run must have scanned `/proc`, before the timeout fires. With 1 s
+/// that margin ran out under load (a scan took 0.5 s while the stress tests ran) and under
+/// qemu-user, whose start-up comes on top.
 fn timed(
     mode: Mode,
     opts: &[&str],
@@ -61,7 +63,7 @@ fn timeout_exits_124_and_leaves_no_process_behind() {
         echo ready
         wait"#;
     for mode in modes("timeout_exits_124_and_leaves_no_process_behind") {
-        let (out, st, took) = timed(mode, &["--timeout", "1s", "--grace", "20s"], SCRIPT);
+        let (out, st, took) = timed(mode, &["--timeout", "3s", "--grace", "20s"], SCRIPT);
         assert_eq!(out.code, Some(124), "{mode:?}: {out:?}");
         assert!(took < Duration::from_secs(10), "{mode:?}: {took:?}");
         assert_eq!(st["reason"], "timeout", "{mode:?}: {st:?}");
@@ -75,14 +77,14 @@ fn timeout_escalates_to_kill_after_kill_after_or_the_grace() {
     const STUBBORN: &str = r#"trap '' TERM; echo ready; exec sleep 1000"#;
     for mode in modes("timeout_escalates_to_kill") {
         for opts in [
-            &["--timeout", "1s", "--kill-after", "300ms", "--grace", "1h"][..],
-            &["--timeout", "1s", "--grace", "500ms"][..],
+            &["--timeout", "3s", "--kill-after", "300ms", "--grace", "1h"][..],
+            &["--timeout", "3s", "--grace", "500ms"][..],
         ] {
             let (out, st, took) = timed(mode, opts, STUBBORN);
             assert_eq!(out.code, Some(124), "{mode:?} {opts:?}: {out:?}");
             assert_eq!(st["signal"], "9", "{mode:?} {opts:?}: {st:?}");
             assert!(
-                took >= Duration::from_millis(1250),
+                took >= Duration::from_millis(3250),
                 "{mode:?} {opts:?}: {took:?}"
             );
             assert!(
@@ -101,7 +103,7 @@ fn timeout_signal_chooses_what_is_sent_first() {
         sleep 1000 & echo ready; wait"#;
     let (out, st, _) = timed(
         Mode::Plain,
-        &["--timeout", "1s", "--timeout-signal", "INT"],
+        &["--timeout", "3s", "--timeout-signal", "INT"],
         SCRIPT,
     );
     assert_eq!(out.code, Some(124), "{out:?}");
