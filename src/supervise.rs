@@ -145,6 +145,13 @@ impl<'a> Supervisor<'a> {
                 if n < BATCH {
                     break;
                 }
+                // A long storm of queued signals must not starve reaping: zombies left in the
+                // main child's group make every kill(-pgid) walk over them, which slows
+                // forwarding further (seen: 10,000 zombies, forwarding never caught up).
+                if reap_now {
+                    reap_now = false;
+                    self.no_children = reap::reap_zombies(|r| self.on_reaped(r));
+                }
             }
             // Only SIGCHLD means a child may have exited; while shutting down, reap on every
             // wake-up, since "all gone" is decided from the pass.

@@ -8,7 +8,7 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-use crate::harness::{Mode, Run, command_via, namespaces_available, probe};
+use crate::harness::{Mode, Run, command_via, emulator_env, namespaces_available, probe};
 
 fn os(b: &[u8]) -> OsString {
     OsString::from_vec(b.to_vec())
@@ -38,14 +38,14 @@ const ENV: &[&[u8]] = &[
     b"=no key",
 ];
 
-fn expected() -> Vec<u8> {
+fn expected(env: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::new();
     for a in ARGS {
         out.extend_from_slice(a);
         out.push(0);
     }
     out.extend_from_slice(b"\n--env--\n");
-    for e in ENV {
+    for e in env {
         out.extend_from_slice(e);
         out.push(0);
     }
@@ -55,8 +55,9 @@ fn expected() -> Vec<u8> {
 #[test]
 fn args_and_env_reach_the_child_byte_exact() {
     let p = probe().as_os_str().to_os_string();
+    let env = emulator_env("args_and_env_reach_the_child_byte_exact", ENV);
     let mut wrapper = vec![p.clone(), "execenv".into()];
-    wrapper.extend(ENV.iter().map(|e| os(e)));
+    wrapper.extend(env.iter().map(|e| os(e)));
     wrapper.push("--".into());
     let mut args: Vec<OsString> = vec!["--".into(), p, "args".into()];
     args.extend(ARGS.iter().map(|a| os(a)));
@@ -69,7 +70,7 @@ fn args_and_env_reach_the_child_byte_exact() {
         assert_eq!(out.code, Some(0), "{mode:?}: {out:?}");
         assert_eq!(
             out.stdout.escape_ascii().to_string(),
-            expected().escape_ascii().to_string(),
+            expected(&env).escape_ascii().to_string(),
             "{mode:?}"
         );
         assert_eq!(out.stderr, "", "{mode:?}");

@@ -25,9 +25,214 @@ pub enum Mode {
     Plain,
 }
 
-/// The rein binary under test.
+/// The rein binary under test: `REIN_BIN` when set (a cross-built rein, e.g. from
+/// `scripts/build-static.sh --target TRIPLE`; a relative path counts from the crate root), else
+/// the one cargo built for this test run. Canonical, because `/proc/PID/exe` is.
 pub fn rein() -> &'static str {
-    env!("CARGO_BIN_EXE_rein")
+    static BIN: OnceLock<String> = OnceLock::new();
+    BIN.get_or_init(|| match std::env::var_os("REIN_BIN") {
+        Some(bin) if !bin.is_empty() => {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(bin);
+            let path = std::fs::canonicalize(&path)
+                .unwrap_or_else(|e| panic!("REIN_BIN={}: {e}", path.display()));
+            let path = path
+                .into_os_string()
+                .into_string()
+                .unwrap_or_else(|p| panic!("REIN_BIN={p:?} is not UTF-8"));
+            say(&format!(
+                "pid1 tests: rein under test is REIN_BIN={path}{}",
+                {
+                    match emulation() {
+                        Some(e) => format!(" (emulated by {})", e.interpreter.display()),
+                        None => String::new(),
+                    }
+                }
+            ));
+            path
+        }
+        _ => env!("CARGO_BIN_EXE_rein").to_string(),
+    })
+}
+
+/// How the kernel runs a rein built for another architecture: through a binfmt_misc entry
+/// (qemu-user). Under it `/proc/PID/exe` of rein is the emulator, and `/proc/PID/cmdline` is
+/// `INTERPRETER REIN argv0 ARGS...` (the `P` flag passes argv[0] on).
+#[derive(Debug)]
+pub struct Emulation {
+    /// The binfmt_misc entry's name (`qemu-aarch64`).
+    pub name: String,
+    /// The emulator, canonical (what `/proc/PID/exe` of an emulated process shows).
+    pub interpreter: PathBuf,
+}
+
+/// The binfmt_misc entry that will run `rein()`, if any: the same match the kernel makes
+/// (binfmt_misc is asked before the native ELF loader), from the entries' magic and mask.
+/// `None` means the binary runs natively, like an i686 rein on an x86_64 kernel.
+pub fn emulation() -> Option<&'static Emulation> {
+    static EMU: OnceLock<Option<Emulation>> = OnceLock::new();
+    EMU.get_or_init(|| {
+        let bin = match std::env::var_os("REIN_BIN") {
+            Some(b) if !b.is_empty() => Path::new(env!("CARGO_MANIFEST_DIR")).join(b),
+            _ => return None,
+        };
+        let mut head = [0u8; 128];
+        let n = std::fs::File::open(&bin)
+            .and_then(|mut f| f.read(&mut head))
+            .ok()?;
+        let head = &head[..n];
+        let entries = std::fs::read_dir("/proc/sys/fs/binfmt_misc").ok()?;
+        entries.flatten().find_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let text = std::fs::read_to_string(e.path()).ok()?;
+            binfmt_matches(&text, head).map(|interp| Emulation {
+                name,
+                interpreter: std::fs::canonicalize(&interp).unwrap_or(interp),
+            })
+        })
+    })
+    .as_ref()
+}
+
+/// The interpreter of an enabled magic-type binfmt_misc entry (its file's text) that matches a
+/// file starting with `head`.
+fn binfmt_matches(entry: &str, head: &[u8]) -> Option<PathBuf> {
+    let field = |key: &str| {
+        entry
+            .lines()
+            .find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
+    };
+    let hex = |s: &str| -> Option<Vec<u8>> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+            .collect()
+    };
+    if entry.lines().next() != Some("enabled") {
+        return None;
+    }
+    let offset: usize = field("offset ")?.parse().ok()?;
+    let magic = hex(&field("magic ")?)?;
+    let mask = match field("mask ") {
+        Some(m) => hex(&m)?,
+        None => vec![0xff; magic.len()],
+    };
+    let window = head.get(offset..offset + magic.len())?;
+    let hit = window
+        .iter()
+        .zip(&magic)
+        .zip(mask.iter().chain(std::iter::repeat(&0xff)))
+        .all(|((b, m), k)| b & k == m & k);
+    if !hit {
+        return None;
+    }
+    field("interpreter ").map(PathBuf::from)
+}
+
+/// Whether `pid` runs rein's image (has exec'd it, as opposed to a forked `unshare` or shell
+/// on its way there, or rein's child before its exec). Under emulation the image is the
+/// emulator, so the emulator must also have been handed rein's path.
+pub fn is_rein(pid: i32) -> bool {
+    let Ok(exe) = std::fs::read_link(format!("/proc/{pid}/exe")) else {
+        return false;
+    };
+    if exe == Path::new(rein()) {
+        return true;
+    }
+    emulation().is_some_and(|e| {
+        exe == e.interpreter
+            && std::fs::read(format!("/proc/{pid}/cmdline"))
+                .is_ok_and(|c| c.split(|&b| b == 0).nth(1) == Some(rein().as_bytes()))
+    })
+}
+
+/// Host signals that do not reach an emulated rein as themselves (measured with qemu-user
+/// 10.0): qemu keeps host ABRT, BUS, FPE and SEGV for the CPU it emulates and for itself (sent
+/// by `kill`, SEGV and BUS vanish, ABRT and FPE end rein); a host ILL sent just after rein
+/// started its child crashed qemu itself (SIGSEGV); qemu leaves host 32 unhandled (it ends
+/// rein), drops 33 and 34 (the first two are glibc's, and qemu is a glibc program) and uses 35
+/// to carry the guest's own SIGABRT. Every other signal sent from here reaches rein's child as
+/// the same number.
+pub const EMULATOR_LOST_SIGNALS: [i32; 9] = [4, 6, 7, 8, 11, 32, 33, 34, 35];
+
+/// `sigs` without [`EMULATOR_LOST_SIGNALS`] under emulation (saying loudly which were left
+/// out of `test`), unchanged natively.
+pub fn deliverable(test: &str, sigs: &[i32]) -> Vec<i32> {
+    let lost: Vec<i32> = sigs
+        .iter()
+        .copied()
+        .filter(|s| EMULATOR_LOST_SIGNALS.contains(s))
+        .collect();
+    if lost.is_empty()
+        || !skip_under_emulation(
+            &format!("{test}, signals {lost:?}"),
+            "qemu-user keeps host ABRT BUS FPE SEGV for itself, can crash on an early ILL, \
+             does not pass host signals 32 to 34 to the program it runs, and turns 35 into \
+             its SIGABRT",
+        )
+    {
+        return sigs.to_vec();
+    }
+    sigs.iter().copied().filter(|s| !lost.contains(s)).collect()
+}
+
+/// The environment a program run under emulation starts with, given the `envp` it was
+/// exec'd with: qemu-user's loader keeps the environment as a list keyed by name, so it drops
+/// an entry without `=` and every later entry whose name it has seen. Natively `envp` as it
+/// is. What is dropped is said loudly, as a skip of that part of `test`.
+pub fn emulator_env<'a>(test: &str, envp: &[&'a [u8]]) -> Vec<&'a [u8]> {
+    if emulation().is_none() {
+        return envp.to_vec();
+    }
+    let mut names: Vec<&[u8]> = Vec::new();
+    let mut kept = Vec::new();
+    let mut lost = Vec::new();
+    for &e in envp {
+        match e.iter().position(|&b| b == b'=') {
+            Some(i) if !names.contains(&&e[..i]) => {
+                names.push(&e[..i]);
+                kept.push(e);
+            }
+            _ => lost.push(e.escape_ascii().to_string()),
+        }
+    }
+    if !lost.is_empty() {
+        skip_under_emulation(
+            &format!("{test}, environment entries {lost:?}"),
+            "qemu-user's loader keeps the environment keyed by name: it drops an entry without \
+             `=` and every later one with a name seen before",
+        );
+    }
+    kept
+}
+
+/// The signals blocked in `pid` (`SigBlk`), or `None` if it is gone or, under emulation, the
+/// mask is the emulator's own. qemu-user mirrors the guest's mask into the host's, except that
+/// it never blocks SIGABRT, SIGBUS and SIGSEGV there (it needs them itself); in its own
+/// critical sections (start-up, thread creation, signal delivery) it blocks all signals or all
+/// but a few, and each of those masks blocks one of these three: that tells them apart.
+pub fn blocked_mask(pid: i32) -> Option<u64> {
+    let mask = status_mask(pid, "SigBlk")?;
+    let qemu_own = sigbit(6) | sigbit(7) | sigbit(11);
+    if emulation().is_some() && mask & qemu_own != 0 {
+        return None;
+    }
+    Some(mask)
+}
+
+/// Returns true (after saying so loudly) when rein runs under an emulator and `why` says what
+/// of the emulator, not of rein, makes `test` unable to pass there; never skips natively.
+pub fn skip_under_emulation(test: &str, why: &str) -> bool {
+    let Some(e) = emulation() else {
+        return false;
+    };
+    say(&format!("SKIPPED (emulated by {}): {test}: {why}", e.name));
+    true
+}
+
+/// Writes one line to stderr past libtest's output capture (which takes only the `eprint!`
+/// family), so a skip shows in a plain `cargo test` run.
+pub fn say(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
 }
 
 /// The probe helper (`examples/probe.rs`), (re)built once per test run: `cargo test --test pid1`
@@ -35,7 +240,12 @@ pub fn rein() -> &'static str {
 pub fn probe() -> &'static Path {
     static PROBE: OnceLock<PathBuf> = OnceLock::new();
     PROBE.get_or_init(|| {
-        let bin_dir = Path::new(rein()).parent().expect("bin dir").to_path_buf();
+        // Next to cargo's own rein, also when REIN_BIN points elsewhere: the helpers are
+        // built for this machine whatever rein is built for.
+        let bin_dir = Path::new(env!("CARGO_BIN_EXE_rein"))
+            .parent()
+            .expect("bin dir")
+            .to_path_buf();
         let path = bin_dir.join("examples").join("probe");
         // target/debug is the `dev` profile; other profiles have directories of their own name.
         let profile = match bin_dir.file_name().and_then(|n| n.to_str()) {
@@ -607,18 +817,7 @@ pub fn wait_blocked(pid: i32, sig: i32) {
     wait_until(
         &format!("rein (pid {pid}) blocks signal {sig}"),
         DEADLINE,
-        || {
-            let is_rein = std::fs::read_link(format!("/proc/{pid}/exe"))
-                .is_ok_and(|e| e == Path::new(rein()));
-            is_rein
-                && std::fs::read_to_string(format!("/proc/{pid}/status"))
-                    .ok()
-                    .and_then(|t| {
-                        let line = t.lines().find(|l| l.starts_with("SigBlk:"))?.to_string();
-                        u64::from_str_radix(line["SigBlk:".len()..].trim(), 16).ok()
-                    })
-                    .is_some_and(|m| m & (1 << (sig - 1)) != 0)
-        },
+        || is_rein(pid) && blocked_mask(pid).is_some_and(|m| m & sigbit(sig) != 0),
     );
 }
 

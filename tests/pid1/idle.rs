@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use crate::harness::{DEADLINE, Mode, Run, namespaces_available, status_field, wait_until};
+use crate::harness::{
+    DEADLINE, Mode, Run, emulation, namespaces_available, rein, status_field, wait_until,
+};
 
 /// `voluntary_ctxt_switches + nonvoluntary_ctxt_switches` of `pid`: every wake-up counts.
 fn wakeups(pid: i32) -> u64 {
@@ -13,22 +15,82 @@ fn wakeups(pid: i32) -> u64 {
         .sum()
 }
 
+/// The system-call numbers that `/proc/PID/syscall` of rein shows for poll(2) and for ppoll(2)
+/// (both ppoll variants on 32-bit ABIs, whose C libraries may use either).
+#[derive(Debug)]
+struct PollNumbers {
+    poll: Option<i64>,
+    ppoll: &'static [i64],
+}
+
+/// The numbers in the ABI rein's calls reach the kernel through. Natively on this machine's
+/// architecture, and under qemu-user (which makes the host's own call for each of rein's),
+/// that is this test's own target: libc's constants. A 32-bit rein run natively by a 64-bit
+/// kernel (i686 on x86_64, armv7 on aarch64) uses the compat table, which libc only has when
+/// built for that target, so those numbers are written out (the kernel's
+/// `arch/x86/entry/syscalls/syscall_32.tbl`, `arch/arm/tools/syscall.tbl`).
+fn poll_numbers() -> PollNumbers {
+    const EM_386: u16 = 3;
+    const EM_ARM: u16 = 40;
+    let compat_machine = (cfg!(target_pointer_width = "64") && emulation().is_none())
+        .then(elf_machine_if_32_bit)
+        .flatten();
+    match compat_machine {
+        Some(EM_386) => PollNumbers {
+            poll: Some(168),
+            ppoll: &[309, 414],
+        },
+        Some(EM_ARM) => PollNumbers {
+            poll: Some(168),
+            ppoll: &[336, 414],
+        },
+        Some(other) => panic!("no compat poll numbers for ELF machine {other} (add them here)"),
+        None => PollNumbers {
+            // aarch64 and riscv64 have no poll(2), only ppoll(2).
+            #[cfg(not(any(target_arch = "aarch64", target_arch = "riscv64")))]
+            poll: Some(nix::libc::SYS_poll),
+            #[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
+            poll: None,
+            ppoll: &[nix::libc::SYS_ppoll],
+        },
+    }
+}
+
+/// `e_machine` of the rein under test if it is a 32-bit ELF file (`EI_CLASS` 1), from its header
+/// (elf(5)).
+fn elf_machine_if_32_bit() -> Option<u16> {
+    let head = std::fs::read(rein()).ok()?;
+    if head.get(..5)? != b"\x7fELF\x01" {
+        return None;
+    }
+    let m = head.get(18..20)?;
+    // EI_DATA 1 is little-endian, 2 big-endian.
+    Some(match head.get(5)? {
+        2 => u16::from_be_bytes([m[0], m[1]]),
+        _ => u16::from_le_bytes([m[0], m[1]]),
+    })
+}
+
 /// Whether `pid` is blocked in poll(2) with an infinite timeout (`poll(fds, n, -1)`) or in
-/// ppoll(2) with a NULL timeout, from `/proc/PID/syscall`. (Also used by adopt.rs and
-/// stop_delay.rs: rein's timers have run out once it waits like this.)
-pub(crate) fn in_poll_without_timeout(pid: i32) -> bool {
+/// ppoll(2) with a NULL timeout, from `/proc/PID/syscall`.
+fn in_poll_without_timeout_as(pid: i32, numbers: &PollNumbers) -> bool {
     let text = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
     let f: Vec<&str> = text.split_whitespace().collect();
     let arg = |i: usize| {
         f.get(i)
             .and_then(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).ok())
     };
-    match f.first().copied() {
-        // poll: the timeout is an int, -1 for none.
-        Some("7") => arg(3).is_some_and(|t| t as u32 == u32::MAX),
+    let Some(nr) = f.first().and_then(|n| n.parse::<i64>().ok()) else {
+        return false;
+    };
+    if Some(nr) == numbers.poll {
+        // poll: the timeout is an int, -1 for none (a 32-bit ABI shows 0xffffffff).
+        arg(3).is_some_and(|t| t as u32 == u32::MAX)
+    } else if numbers.ppoll.contains(&nr) {
         // ppoll: the timeout is a pointer, NULL for none.
-        Some("271") => arg(3) == Some(0),
-        _ => false,
+        arg(3) == Some(0)
+    } else {
+        false
     }
 }
 
@@ -38,6 +100,7 @@ fn an_idle_rein_is_never_woken() {
     if namespaces_available("an_idle_rein_is_never_woken") {
         modes.push(Mode::Pid1);
     }
+    let numbers = poll_numbers();
     // Both modes share one measuring window, so the test costs it once.
     let runs: Vec<(Mode, Run, i32)> = modes
         .into_iter()
@@ -47,7 +110,7 @@ fn an_idle_rein_is_never_woken() {
             wait_until(
                 "rein is blocked in poll without a timeout",
                 DEADLINE,
-                || in_poll_without_timeout(rein),
+                || in_poll_without_timeout_as(rein, &numbers),
             );
             (mode, run, rein)
         })
@@ -59,7 +122,7 @@ fn an_idle_rein_is_never_woken() {
     std::thread::sleep(Duration::from_secs(3));
     for ((mode, run, rein), before) in runs.into_iter().zip(before) {
         let after = wakeups(rein);
-        assert!(in_poll_without_timeout(rein), "{mode:?}");
+        assert!(in_poll_without_timeout_as(rein, &numbers), "{mode:?}");
         assert_eq!(
             after - before,
             0,
@@ -70,4 +133,10 @@ fn an_idle_rein_is_never_woken() {
         run.signal(rein, 15);
         assert_eq!(run.finish().code, Some(143), "{mode:?}");
     }
+}
+
+/// [`in_poll_without_timeout_as`] with the numbers of the binary under test. (Also used by
+/// adopt.rs and stop_delay.rs: rein's timers have run out once it waits like this.)
+pub(crate) fn in_poll_without_timeout(pid: i32) -> bool {
+    in_poll_without_timeout_as(pid, &poll_numbers())
 }

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::harness::{
-    DEADLINE, Mode, Run, TempDir, children, command, namespaces_available, probe, sigbit, state,
-    status_mask, wait_until,
+    DEADLINE, Mode, Run, TempDir, children, command, deliverable, namespaces_available, probe,
+    sigbit, state, wait_until,
 };
 
 const CHLD: i32 = 17;
@@ -134,9 +134,11 @@ impl Probed {
 
 #[test]
 fn every_forwarded_signal_reaches_child_and_grandchild_exactly_once() {
+    let test = "every_forwarded_signal_reaches_child_and_grandchild_exactly_once";
     let all = forwarded();
     assert_eq!(all.len(), 54, "64 minus KILL STOP CHLD and 7 faults");
-    for mode in modes("every_forwarded_signal_reaches_child_and_grandchild_exactly_once") {
+    let all = deliverable(test, &all);
+    for mode in modes(test) {
         let p = Probed::start(mode, &[], &[]);
         for &sig in &all {
             p.send_and_wait(p.rein, sig, &["child", "grandchild"]);
@@ -210,15 +212,13 @@ fn single_child_check(mode: Mode, options: &[&str], env: &[(&str, &str)], sigs: 
 
 #[test]
 fn single_child_reaches_the_child_but_not_the_grandchild() {
+    let test = "single_child_reaches_the_child_but_not_the_grandchild";
     let sigs: Vec<i32> = forwarded().into_iter().filter(|&s| s != 64).collect();
-    for mode in modes("single_child_reaches_the_child_but_not_the_grandchild") {
+    let sigs = deliverable(test, &sigs);
+    let twin_sigs = deliverable(test, &[1, 2, 10, TERM, 34, 50]);
+    for mode in modes(test) {
         single_child_check(mode, &["--single-child"], &[], &sigs);
-        single_child_check(
-            mode,
-            &[],
-            &[("REIN_SINGLE_CHILD", "1")],
-            &[1, 2, 10, TERM, 34, 50],
-        );
+        single_child_check(mode, &[], &[("REIN_SINGLE_CHILD", "1")], &twin_sigs);
     }
 }
 
@@ -258,12 +258,8 @@ fn job_control_signals_never_stop_rein() {
 fn wait_for_blocked_term(rein: i32) {
     let deadline = Instant::now() + DEADLINE;
     let wanted = sigbit(TERM) | sigbit(10) | sigbit(64);
-    let exe = std::fs::canonicalize(crate::harness::rein()).unwrap();
-    while std::fs::read_link(format!("/proc/{rein}/exe"))
-        .ok()
-        .as_ref()
-        != Some(&exe)
-        || status_mask(rein, "SigBlk").is_none_or(|m| m & wanted != wanted)
+    while !crate::harness::is_rein(rein)
+        || crate::harness::blocked_mask(rein).is_none_or(|m| m & wanted != wanted)
     {
         assert!(Instant::now() < deadline, "rein never blocked SIGTERM");
     }

@@ -10,7 +10,9 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-use crate::harness::{Mode, Run, TempDir, command_via, namespaces_available, probe, rein, sh};
+use crate::harness::{
+    Mode, Run, TempDir, command_via, emulator_env, namespaces_available, probe, rein, sh,
+};
 
 /// Every variable rein reads. A nested rein must see none of them.
 const OURS: &[&str] = &[
@@ -73,6 +75,14 @@ fn the_child_sees_no_variable_rein_reads_and_every_other_entry_byte_exact() {
     let dir = TempDir::new("env-consumed");
     let status = dir.join("outer.json");
     let all = entries(status.to_str().unwrap());
+    let passed = emulator_env(
+        "the_child_sees_no_variable_rein_reads_and_every_other_entry_byte_exact",
+        &all.iter().map(|(e, _)| e.as_slice()).collect::<Vec<_>>(),
+    );
+    let all: Vec<(Vec<u8>, bool)> = passed
+        .iter()
+        .map(|e| all.iter().find(|(a, _)| a == e).unwrap().clone())
+        .collect();
     let p = probe().as_os_str().to_os_string();
     let mut wrapper = vec![p.clone(), "execenv".into()];
     wrapper.extend(all.iter().map(|(e, _)| OsString::from_vec(e.clone())));

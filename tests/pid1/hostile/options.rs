@@ -131,8 +131,7 @@ fn wait_settled(pid: i32) {
         || {
             std::fs::read_link(format!("/proc/{pid}/cwd"))
                 .is_ok_and(|c| c == std::path::Path::new("/"))
-                && std::fs::read_link(format!("/proc/{pid}/exe"))
-                    .is_ok_and(|e| e == std::path::Path::new(rein()))
+                && crate::harness::is_rein(pid)
         },
     );
 }
