@@ -4,13 +4,18 @@
 //! `rein prog -x` hands `-x` to `prog`; tini and catatonit need `--` for that. Arguments stay
 //! `OsString` from `argv` to `execvp`, so bytes that are not UTF-8 reach the program unchanged.
 //! The environment is passed in as a function, which keeps the tests free of `set_var`.
+//!
+//! What the options are lives in `options.rs`; here each is applied by one arm of an
+//! exhaustive `match` (`apply`), and combinations that cannot apply are refused, never
+//! silently ignored (`check_combination`).
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::signals::{self, MAX_SIGNAL};
+use crate::options::{self, Key, Needs, OPTIONS, Opt};
+use crate::signals;
 use crate::values;
 
 /// Default for `--grace`.
@@ -92,115 +97,69 @@ pub enum Parsed {
     Version,
 }
 
-/// One option of the table: its short and long names, and its environment twin.
-struct Opt {
-    short: Option<u8>,
-    long: &'static str,
-    env: Option<&'static str>,
-    takes_value: bool,
-}
-
-const OPTS: &[Opt] = &[
-    Opt {
-        short: Some(b'c'),
-        long: "single-child",
-        env: Some("REIN_SINGLE_CHILD"),
-        takes_value: false,
-    },
-    Opt {
-        short: Some(b't'),
-        long: "grace",
-        env: Some("REIN_GRACE"),
-        takes_value: true,
-    },
-    Opt {
-        short: Some(b'k'),
-        long: "kill-after",
-        env: Some("REIN_KILL_AFTER"),
-        takes_value: true,
-    },
-    Opt {
-        short: Some(b'T'),
-        long: "timeout",
-        env: Some("REIN_TIMEOUT"),
-        takes_value: true,
-    },
-    Opt {
-        short: None,
-        long: "timeout-signal",
-        env: Some("REIN_TIMEOUT_SIGNAL"),
-        takes_value: true,
-    },
-    Opt {
-        short: Some(b'r'),
-        long: "rewrite",
-        env: Some("REIN_REWRITE"),
-        takes_value: true,
-    },
-    Opt {
-        short: Some(b'e'),
-        long: "exit-zero",
-        env: Some("REIN_EXIT_ZERO"),
-        takes_value: true,
-    },
-    Opt {
-        short: None,
-        long: "exit-zero-on-stop",
-        env: Some("REIN_EXIT_ZERO_ON_STOP"),
-        takes_value: false,
-    },
-    Opt {
-        short: Some(b'p'),
-        long: "pdeathsig",
-        env: Some("REIN_PDEATHSIG"),
-        takes_value: true,
-    },
-    Opt {
-        short: Some(b'P'),
-        long: "pause",
-        env: Some("REIN_PAUSE"),
-        takes_value: false,
-    },
-    Opt {
-        short: Some(b'u'),
-        long: "user",
-        env: Some("REIN_USER"),
-        takes_value: true,
-    },
-    Opt {
-        short: None,
-        long: "status-file",
-        env: Some("REIN_STATUS_FILE"),
-        takes_value: true,
-    },
-    Opt {
-        short: Some(b'v'),
-        long: "verbose",
-        env: None,
-        takes_value: false,
-    },
-    Opt {
-        short: Some(b'h'),
-        long: "help",
-        env: None,
-        takes_value: false,
-    },
-    Opt {
-        short: Some(b'V'),
-        long: "version",
-        env: None,
-        takes_value: false,
-    },
-];
-
 /// Parses `args` (without `argv[0]`) and the `REIN_*` variables read through `env`. A flag wins
-/// over its variable; for repeatable options, any flag replaces the whole variable list.
+/// over its variable; for repeatable options, any flag replaces the whole variable list. A
+/// combination of options that cannot apply is an error, like a bad value. An error is one
+/// line: control characters of the input it quotes are escaped.
 pub fn parse<I, E>(args: I, env: E) -> Result<Parsed, String>
 where
     I: IntoIterator<Item = OsString>,
     E: Fn(&str) -> Option<OsString>,
 {
-    let mut given: Vec<(&'static Opt, Option<OsString>)> = Vec::new();
+    parse_lines(args, env).map_err(|e| one_line(&e))
+}
+
+/// `text` with every control character (a newline in a quoted value) escaped as `\n`, `\u{1b}`.
+fn one_line(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn parse_lines<I, E>(args: I, env: E) -> Result<Parsed, String>
+where
+    I: IntoIterator<Item = OsString>,
+    E: Fn(&str) -> Option<OsString>,
+{
+    let (given, command) = scan(args)?;
+    if given.iter().any(|(o, _)| o.key == Key::Help) {
+        return Ok(Parsed::Help);
+    }
+    if given.iter().any(|(o, _)| o.key == Key::Version) {
+        return Ok(Parsed::Version);
+    }
+
+    let mut cfg = Config {
+        command,
+        ..Config::default()
+    };
+    // Where each option that is on came from, for messages about combinations.
+    let mut origins: Vec<(Key, String)> = Vec::new();
+    for opt in OPTIONS {
+        for (value, origin) in sources(opt, &given, &env)? {
+            if apply(&mut cfg, opt.key, &value).map_err(|e| format!("{e} (from {origin})"))? {
+                origins.retain(|(k, _)| *k != opt.key);
+                origins.push((opt.key, origin));
+            }
+        }
+    }
+    check_combination(&cfg, &origins)?;
+    Ok(Parsed::Run(Box::new(cfg)))
+}
+
+/// The options given, each with its value, and the command that follows them.
+type Scanned = (Vec<(&'static Opt, Option<OsString>)>, Vec<OsString>);
+
+/// Splits `args` into options and the command: scanning stops at the first word that is not
+/// an option, or after `--`. Short options cluster (`-cvt2s`), a long one takes `--x=v`.
+fn scan<I: IntoIterator<Item = OsString>>(args: I) -> Result<Scanned, String> {
+    let mut given = Vec::new();
     let mut args = args.into_iter();
     let mut command = Vec::new();
     while let Some(arg) = args.next() {
@@ -216,11 +175,11 @@ where
                 ),
                 None => (long, None),
             };
-            let opt = OPTS
+            let opt = OPTIONS
                 .iter()
                 .find(|o| o.long.as_bytes() == name)
                 .ok_or_else(|| format!("unknown option '--{}'", String::from_utf8_lossy(name)))?;
-            let value = match (opt.takes_value, inline) {
+            let value = match (opt.value.is_some(), inline) {
                 (true, Some(v)) => Some(v),
                 (true, None) => Some(
                     args.next()
@@ -234,13 +193,13 @@ where
             let mut i = 1;
             while i < bytes.len() {
                 let c = bytes[i];
-                let opt = OPTS.iter().find(|o| o.short == Some(c)).ok_or_else(|| {
+                let opt = OPTIONS.iter().find(|o| o.short == Some(c)).ok_or_else(|| {
                     format!(
                         "unknown option '-{}'",
                         String::from_utf8_lossy(&bytes[i..=i])
                     )
                 })?;
-                if opt.takes_value {
+                if opt.value.is_some() {
                     let rest = &bytes[i + 1..];
                     let value = if rest.is_empty() {
                         args.next()
@@ -260,69 +219,51 @@ where
         }
     }
     command.extend(args);
+    Ok((given, command))
+}
 
-    if given.iter().any(|(o, _)| o.long == "help") {
-        return Ok(Parsed::Help);
-    }
-    if given.iter().any(|(o, _)| o.long == "version") {
-        return Ok(Parsed::Version);
-    }
-
-    let mut cfg = Config {
-        command,
-        ..Config::default()
-    };
-    for opt in OPTS {
-        let flags: Vec<&Option<OsString>> = given
+/// The values of `opt` to apply, each with where it came from: every flag, or else its
+/// variable (split at commas for a repeatable option). A flag without a value counts as `1`.
+fn sources<E>(
+    opt: &'static Opt,
+    given: &[(&'static Opt, Option<OsString>)],
+    env: &E,
+) -> Result<Vec<(String, String)>, String>
+where
+    E: Fn(&str) -> Option<OsString>,
+{
+    let flags: Vec<&Option<OsString>> = given
+        .iter()
+        .filter(|(o, _)| std::ptr::eq(*o, opt))
+        .map(|(_, v)| v)
+        .collect();
+    if !flags.is_empty() {
+        let flag = opt.flag();
+        return flags
             .iter()
-            .filter(|(o, _)| std::ptr::eq(*o, opt))
-            .map(|(_, v)| v)
+            .map(|v| match v {
+                Some(v) => Ok((utf8(v, &flag)?, format!("{flag} {}", v.to_string_lossy()))),
+                None => Ok((String::from("1"), flag.clone())),
+            })
             .collect();
-        if opt.long == "verbose" {
-            cfg.verbosity = u8::try_from(flags.len()).unwrap_or(u8::MAX);
-            continue;
+    }
+    let Some(var) = opt.env else {
+        return Ok(Vec::new());
+    };
+    match env(var) {
+        Some(v) if !v.is_empty() => {
+            let text = utf8(&v, var)?;
+            let origin = format!("{var}={text}");
+            Ok(if opt.repeatable {
+                text.split(',')
+                    .map(|p| (p.trim().to_string(), origin.clone()))
+                    .collect()
+            } else {
+                vec![(text, origin)]
+            })
         }
-        let values: Vec<(String, String)> = if !flags.is_empty() {
-            let shown =
-                |v: &OsString| format!("--{}", opt.long) + &format!(" {}", v.to_string_lossy());
-            flags
-                .iter()
-                .map(|v| match v {
-                    Some(v) => Ok((utf8(v, &format!("--{}", opt.long))?, shown(v))),
-                    None => Ok((String::from("1"), format!("--{}", opt.long))),
-                })
-                .collect::<Result<_, String>>()?
-        } else if let Some(var) = opt.env {
-            match env(var) {
-                Some(v) if !v.is_empty() => {
-                    let text = utf8(&v, var)?;
-                    if opt.long == "rewrite" || opt.long == "exit-zero" {
-                        text.split(',')
-                            .map(|p| (p.trim().to_string(), format!("{var}={text}")))
-                            .collect()
-                    } else {
-                        vec![(text.clone(), format!("{var}={text}"))]
-                    }
-                }
-                _ => continue,
-            }
-        } else {
-            continue;
-        };
-        for (value, origin) in values {
-            apply(&mut cfg, opt, &value).map_err(|e| format!("{e} (from {origin})"))?;
-        }
+        _ => Ok(Vec::new()),
     }
-
-    if cfg.pause && !cfg.command.is_empty() {
-        return Err(String::from(
-            "--pause runs no PROGRAM; remove the PROGRAM or the --pause",
-        ));
-    }
-    if !cfg.pause && cfg.command.is_empty() {
-        return Err(String::from("no PROGRAM given"));
-    }
-    Ok(Parsed::Run(Box::new(cfg)))
 }
 
 /// Option values other than the program are text: names, numbers, paths we print.
@@ -340,80 +281,78 @@ fn boolean(v: &str) -> Result<bool, String> {
     }
 }
 
-fn apply(cfg: &mut Config, opt: &Opt, v: &str) -> Result<(), String> {
-    match opt.long {
-        "single-child" => cfg.single_child = boolean(v)?,
-        "grace" => cfg.grace = values::parse_duration(v)?,
-        "kill-after" => cfg.kill_after = Some(values::parse_duration(v)?),
-        "timeout" => cfg.timeout = Some(values::parse_duration(v)?),
-        "timeout-signal" => cfg.timeout_signal = signals::parse_signal(v)?,
-        "rewrite" => cfg.rewrites.push(values::parse_rewrite(v)?),
-        "exit-zero" => cfg.exit_zero.push(values::parse_exit_code(v)?),
-        "exit-zero-on-stop" => cfg.exit_zero_on_stop = boolean(v)?,
-        "pdeathsig" => cfg.pdeathsig = Some(signals::parse_signal(v)?),
-        "pause" => cfg.pause = boolean(v)?,
-        "user" => cfg.user = Some(values::parse_user_spec(v)?),
-        "status-file" if v.is_empty() => return Err(String::from("empty status-file path")),
-        "status-file" => cfg.status_file = Some(PathBuf::from(v)),
-        _ => {}
+/// Applies one value of option `key` to `cfg`. Returns whether the option is now on (false
+/// only for a flag turned off with `0`), which decides whether its combinations are checked.
+fn apply(cfg: &mut Config, key: Key, v: &str) -> Result<bool, String> {
+    match key {
+        Key::SingleChild => cfg.single_child = boolean(v)?,
+        Key::Grace => cfg.grace = values::parse_duration(v)?,
+        Key::KillAfter => cfg.kill_after = Some(values::parse_duration(v)?),
+        Key::Timeout => cfg.timeout = Some(values::parse_timeout(v)?),
+        Key::TimeoutSignal => cfg.timeout_signal = signals::parse_signal(v)?,
+        Key::Rewrite => cfg.rewrites.push(values::parse_rewrite(v)?),
+        Key::ExitZero => cfg.exit_zero.push(values::parse_exit_code(v)?),
+        Key::ExitZeroOnStop => cfg.exit_zero_on_stop = boolean(v)?,
+        Key::Pdeathsig => cfg.pdeathsig = Some(values::parse_pdeathsig(v)?),
+        Key::Pause => cfg.pause = boolean(v)?,
+        Key::User => cfg.user = Some(values::parse_user_spec(v)?),
+        Key::StatusFile if v.is_empty() => return Err(String::from("empty status-file path")),
+        Key::StatusFile => cfg.status_file = Some(PathBuf::from(v)),
+        Key::Verbose => cfg.verbosity = cfg.verbosity.saturating_add(1),
+        // Answered before any option is applied (see `parse`).
+        Key::Help | Key::Version => {}
     }
-    debug_assert!((1..=MAX_SIGNAL).contains(&cfg.timeout_signal));
-    Ok(())
+    Ok(match key {
+        Key::SingleChild | Key::ExitZeroOnStop | Key::Pause => boolean(v)?,
+        _ => true,
+    })
 }
 
-/// The `--help` text.
-pub fn usage() -> String {
-    format!(
-        "\
-rein {version}: a tiny init for containers. Runs PROGRAM in its own process group, forwards
-every signal it receives to that group, reaps every zombie, stops every leftover process, and
-exits with PROGRAM's status.
-
-Usage: rein [OPTIONS] [--] PROGRAM [ARGS...]
-       rein --pause [OPTIONS]
-
-Options (each has an environment twin; a flag wins over its variable):
-  -c, --single-child        forward signals to the main child's pid only, not its group
-                            [REIN_SINGLE_CHILD=1]
-  -t, --grace DURATION      after the main child exits, leftovers get SIGTERM, then SIGKILL
-                            after DURATION [REIN_GRACE; default 5s]
-  -k, --kill-after DURATION SIGKILL the main child's group DURATION after rein forwarded
-                            TERM, INT, QUIT or HUP to it [REIN_KILL_AFTER; default off]
-  -T, --timeout DURATION    stop the main child after DURATION and exit 124 [REIN_TIMEOUT]
-      --timeout-signal SIG  what --timeout sends first [REIN_TIMEOUT_SIGNAL; default TERM]
-  -r, --rewrite FROM:TO     forward signal FROM as TO; TO of 0 or 'drop' drops it; repeatable
-                            [REIN_REWRITE=TERM:QUIT,WINCH:drop]
-  -e, --exit-zero CODE      report the child's exit CODE as 0; repeatable [REIN_EXIT_ZERO=143]
-      --exit-zero-on-stop   report 0 when the child dies of a stop signal rein forwarded
-                            (or exits 128+it), never when it crashes on its own
-                            [REIN_EXIT_ZERO_ON_STOP=1]
-  -p, --pdeathsig SIG       act as if SIG arrived when rein's parent dies [REIN_PDEATHSIG]
-  -P, --pause               run no PROGRAM: hold the PID namespace and reap; exit 0 on TERM
-                            or INT [REIN_PAUSE=1]
-  -u, --user USER[:GROUP]   run PROGRAM as USER (names from /etc/passwd and /etc/group, or
-                            numbers), with USER's supplementary groups [REIN_USER]
-      --status-file PATH    write a JSON summary of the run to PATH when rein exits
-                            [REIN_STATUS_FILE]
-  -v, --verbose             log more to stderr (repeat: -vv debug, -vvv trace)
-  -h, --help                print this help and exit
-  -V, --version             print the version and exit
-
-DURATION: 500ms, 2s, 1m, 1h, or a number of seconds. SIG: TERM, SIGTERM, 15, RTMIN+2.
-
-Exit status:
-  N        PROGRAM exited with N
-  128+N    PROGRAM was killed by signal N
-  124      --timeout expired
-  125      rein itself failed (bad usage, bad option value, set-up failure)
-  126      PROGRAM was found but could not be executed
-  127      PROGRAM was not found
-
-Environment:
-  REIN_LOG  log filter in env_logger syntax (error, warn, info, debug, trace); overrides -v.
-            Default: warn. A normal run prints nothing.
-",
-        version = env!("CARGO_PKG_VERSION")
-    )
+/// Refuses what cannot apply together: a PROGRAM with `--pause` or none without it, an
+/// option about the main child with `--pause`, `--timeout-signal` without `--timeout`, and a
+/// `--pdeathsig` signal that `--rewrite` drops.
+fn check_combination(cfg: &Config, origins: &[(Key, String)]) -> Result<(), String> {
+    if cfg.pause && !cfg.command.is_empty() {
+        return Err(String::from(
+            "--pause runs no PROGRAM; remove the PROGRAM or the --pause",
+        ));
+    }
+    if !cfg.pause && cfg.command.is_empty() {
+        return Err(String::from("no PROGRAM given"));
+    }
+    let on = |key: Key| origins.iter().any(|(k, _)| *k == key);
+    for (key, origin) in origins {
+        let o = options::opt(*key);
+        match o.needs {
+            Needs::Nothing => {}
+            Needs::Program | Needs::Timeout if cfg.pause => {
+                return Err(format!(
+                    "{} cannot apply with --pause, which runs no PROGRAM (from {origin})",
+                    o.flag()
+                ));
+            }
+            Needs::Timeout if !on(Key::Timeout) => {
+                return Err(format!(
+                    "{} has no effect without --timeout (from {origin})",
+                    o.flag()
+                ));
+            }
+            Needs::Program | Needs::Timeout => {}
+        }
+    }
+    if let Some(sig) = cfg.pdeathsig
+        && cfg.rewrite(sig).is_none()
+    {
+        let origin = origins
+            .iter()
+            .find(|(k, _)| *k == Key::Rewrite)
+            .map_or("", |(_, o)| o.as_str());
+        return Err(format!(
+            "--pdeathsig {} would be dropped by --rewrite, so a dying parent would change nothing (from {origin})",
+            signals::name(sig)
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -588,13 +527,124 @@ mod tests {
     }
 
     #[test]
-    fn usage_lists_every_option() {
-        let u = usage();
-        for o in OPTS {
-            assert!(u.contains(&format!("--{}", o.long)), "{}", o.long);
-            if let Some(e) = o.env {
-                assert!(u.contains(e), "{e}");
+    fn every_key_is_parsed_from_its_flag_and_applied() {
+        // One value per option that takes one; a flag is given bare. Help and version answer
+        // before anything is applied.
+        for o in OPTIONS {
+            if matches!(o.key, Key::Help | Key::Version) {
+                continue;
             }
+            let value = match o.key {
+                Key::Grace | Key::KillAfter | Key::Timeout => "2s",
+                Key::TimeoutSignal | Key::Pdeathsig => "USR1",
+                Key::Rewrite => "USR1:USR2",
+                Key::ExitZero => "3",
+                Key::User => "app",
+                Key::StatusFile => "/s.json",
+                _ => "",
+            };
+            let mut args = vec![o.flag()];
+            if o.value.is_some() {
+                args.push(value.to_string());
+            }
+            if o.key == Key::TimeoutSignal {
+                args.extend(["-T".into(), "1s".into()]);
+            }
+            if o.key != Key::Pause {
+                args.push("x".into());
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let c = run(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+            assert_ne!(
+                c,
+                Config {
+                    command: c.command.clone(),
+                    ..Config::default()
+                },
+                "{args:?}"
+            );
         }
+    }
+
+    #[test]
+    fn pause_refuses_every_option_about_the_main_child() {
+        for o in OPTIONS.iter().filter(|o| o.needs != Needs::Nothing) {
+            let mut args = vec!["--pause".to_string(), o.flag()];
+            if o.value.is_some() {
+                args.push(
+                    match o.key {
+                        Key::TimeoutSignal => "INT",
+                        Key::Rewrite => "USR1:USR2",
+                        Key::User => "app",
+                        Key::ExitZero => "3",
+                        _ => "1s",
+                    }
+                    .into(),
+                );
+            }
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let e = run(&args).expect_err(o.long);
+            assert!(e.contains(&o.flag()) && e.contains("--pause"), "{e}");
+        }
+        // Off is not on: a flag's variable set to 0 is no conflict.
+        let c = run_env(&["-P"], &[("REIN_SINGLE_CHILD", "0"), ("REIN_GRACE", "1s")]).unwrap();
+        assert!(c.pause && !c.single_child);
+        let c = run(&["-P", "-t", "0", "-p", "HUP", "--status-file", "s", "-v"]).unwrap();
+        assert_eq!(c.pdeathsig, Some(1));
+    }
+
+    #[test]
+    fn combinations_that_cannot_apply_name_their_origin() {
+        for (args, env, needle) in [
+            (
+                &["--timeout-signal", "INT", "x"][..],
+                &[][..],
+                "without --timeout",
+            ),
+            (
+                &["x"],
+                &[("REIN_TIMEOUT_SIGNAL", "INT")],
+                "REIN_TIMEOUT_SIGNAL=INT",
+            ),
+            (&["-T", "0", "x"], &[], "--timeout 0"),
+            (&["-p", "KILL", "x"], &[], "SIGKILL"),
+            (&["-p", "19", "x"], &[], "SIGSTOP"),
+            (&["-p", "CLD", "x"], &[], "SIGCHLD"),
+            (
+                &["-p", "TERM", "-r", "TERM:drop", "x"],
+                &[],
+                "--rewrite TERM:drop",
+            ),
+            (
+                &["-p", "HUP", "x"],
+                &[("REIN_REWRITE", "HUP:0")],
+                "REIN_REWRITE=HUP:0",
+            ),
+            (
+                &[],
+                &[("REIN_PAUSE", "1"), ("REIN_USER", "app")],
+                "REIN_USER=app",
+            ),
+        ] {
+            let e = run_env(args, env).expect_err(needle);
+            assert!(e.contains(needle), "{e:?} should mention {needle}");
+        }
+        // A later rule that forwards the signal again lifts the drop.
+        let c = run(&["-p", "TERM", "-r", "TERM:drop", "-r", "TERM:INT", "x"]).unwrap();
+        assert_eq!(c.rewrite(15), Some(2));
+        let c = run(&["-T", "1s", "--timeout-signal", "KILL", "x"]).unwrap();
+        assert_eq!(c.timeout_signal, 9);
+    }
+
+    #[test]
+    fn an_error_is_one_line_whatever_the_value_holds() {
+        let e = run(&["--grace", "1\nrein: fake\x1b[2J", "x"]).unwrap_err();
+        assert!(!e.contains('\n') && !e.contains('\x1b'), "{e}");
+        assert!(e.contains(r"'1\nrein: fake\u{1b}[2J'"), "{e}");
+    }
+
+    #[test]
+    fn verbosity_counts_every_v() {
+        assert_eq!(run(&["-vv", "--verbose", "-v", "x"]).unwrap().verbosity, 4);
     }
 }

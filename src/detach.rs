@@ -4,7 +4,6 @@
 //! pipe's write end is held only by the program that uses it, and EOF still arrives). The one
 //! descriptor rein opened itself before the spawn, the status file's directory, is kept.
 
-use std::fs;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use nix::libc;
@@ -38,12 +37,7 @@ fn close_inherited(keep: libc::c_int) {
 }
 
 fn close_listed_or_all(keep: libc::c_int) {
-    let listed: Option<Vec<libc::c_int>> = fs::read_dir("/proc/self/fd").ok().map(|d| {
-        d.flatten()
-            .filter_map(|e| e.file_name().to_str()?.parse().ok())
-            .collect()
-    });
-    match listed {
+    match crate::proc::own_fds() {
         // The directory's own descriptor is in the list; closing it while iterating is
         // harmless because the list was collected first.
         Some(fds) => fds

@@ -23,6 +23,24 @@ pub struct Received {
     pub pid: u32,
 }
 
+/// `si_code` of kill(2), raise(3) and the kernel's parent-death signal.
+pub const SI_USER: i32 = 0;
+/// `si_code` of sigqueue(3).
+pub const SI_QUEUE: i32 = -1;
+/// `si_code` of tkill(2) and tgkill(2).
+pub const SI_TKILL: i32 = -6;
+
+impl Received {
+    /// Whether a process sent the signal (kill, sigqueue, tkill/tgkill), as opposed to the
+    /// kernel raising it for an event of rein's own. A process cannot pass its signal off as
+    /// the kernel's: rt_sigqueueinfo(2) refuses a code of 0 or more (the kernel's range, a
+    /// fault's included) from anyone but the target itself, and any other negative code it
+    /// may pick only gets its signal dropped.
+    pub fn sent_by_a_process(&self) -> bool {
+        matches!(self.code, SI_USER | SI_QUEUE | SI_TKILL)
+    }
+}
+
 /// The blocked signals rein waits for, as a readable descriptor.
 #[derive(Debug)]
 pub struct SignalSource {
@@ -101,6 +119,22 @@ fn parse_siginfo(buf: &[u8; SIGINFO_SIZE]) -> Received {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_kill_sigqueue_and_tkill_count_as_sent_by_a_process() {
+        let rec = |code| Received {
+            signo: 11,
+            code,
+            pid: 1,
+        };
+        for code in [SI_USER, SI_QUEUE, SI_TKILL] {
+            assert!(rec(code).sent_by_a_process(), "{code}");
+        }
+        // SI_KERNEL, SEGV_MAPERR, BUS_MCEERR_AO, SI_TIMER, SI_MESGQ, SI_ASYNCIO, SI_SIGIO.
+        for code in [0x80, 1, 5, -2, -3, -4, -5] {
+            assert!(!rec(code).sent_by_a_process(), "{code}");
+        }
+    }
 
     #[test]
     fn siginfo_fields_are_read_from_their_offsets() {

@@ -7,18 +7,22 @@
 //! - as a subreaper, it is every descendant, including those that called `setsid` or
 //!   double-forked out of the main child's process group. Orphans among them are re-parented
 //!   to rein, so following parent links in `/proc` from rein down finds them all; a process
-//!   forked while rein scans is caught by the next scan, and rein scans until none is left.
+//!   forked while rein scans is caught by the next scan.
+//!
+//! Every process is found through `proc.rs`, whatever bytes it chose as its name. Discovery and
+//! signalling are linear in the number of processes (one stat read each, hash sets for "seen"),
+//! because they run for PID 1 at the worst moment: when thousands may be left.
 //!
 //! Without `/proc`, rein falls back to the main child's process group and says so once.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fs;
+use std::collections::{HashMap, HashSet};
 
 use nix::errno::Errno;
-use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
+use crate::proc::{self, Stat};
 use crate::sys;
+use crate::target::{self, Target};
 
 /// Where leftovers are looked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,112 +33,69 @@ pub enum Scope {
     Descendants(Pid),
 }
 
-/// One process from `/proc/PID/stat`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProcEntry {
-    /// Its pid.
-    pub pid: i32,
-    /// Its parent's pid (0 if the parent is outside rein's PID namespace).
-    pub ppid: i32,
-    /// `true` if it is a zombie (`Z`): it has exited and only waits to be reaped.
-    pub zombie: bool,
+/// Every live (non-zombie) process in `scope` but rein, with its stat line, or `None` when
+/// `/proc` is not mounted or is not the procfs of rein's own PID namespace.
+pub fn discover(scope: Scope, me: i32) -> Option<Vec<Stat>> {
+    let pids = match scope {
+        Scope::Namespace => all_pids()?,
+        Scope::Descendants(root) => descendants(root, me)?,
+    };
+    Some(
+        stats(pids)
+            .into_iter()
+            .filter(|s| s.pid != me && !s.is_zombie())
+            .collect(),
+    )
 }
 
-/// Parses the fields rein needs from `/proc/PID/stat`. The command name is in parentheses and
-/// may itself contain spaces and parentheses, so the fields after it start at the *last* `)`.
-pub fn parse_stat(text: &str) -> Option<ProcEntry> {
-    let open = text.find('(')?;
-    let pid = text[..open].trim().parse().ok()?;
-    let close = text.rfind(')')?;
-    let mut rest = text.get(close + 1..)?.split_ascii_whitespace();
-    let state = rest.next()?;
-    let ppid = rest.next()?.parse().ok()?;
-    Some(ProcEntry {
-        pid,
-        ppid,
-        zombie: state == "Z" || state == "X",
-    })
-}
-
-/// Every process visible in `/proc`, or `None` when `/proc` is not mounted or is not the
-/// procfs of rein's own PID namespace.
-pub fn list_processes() -> Option<Vec<ProcEntry>> {
-    if !proc_is_ours() {
-        return None;
-    }
-    let dir = fs::read_dir("/proc").ok()?;
-    let mut out = Vec::new();
-    let mut any = false;
-    for entry in dir.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        any = true;
-        // A process may exit between readdir and read: skip it.
-        if let Some(entry) = read_stat(pid) {
-            out.push(entry);
+/// The pids of `root`'s descendants (zombies included), walked down the `children` files, or
+/// from a scan of every process where the kernel has no such files.
+fn descendants(root: Pid, me: i32) -> Option<Vec<i32>> {
+    match walk_children(root.as_raw()) {
+        Some(pids) => Some(pids),
+        // No /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN off): scan everything.
+        None => {
+            let all = stats(all_pids()?);
+            let picked = select(Scope::Descendants(root), &all, me);
+            Some(picked.into_iter().map(|i| all[i].pid).collect())
         }
     }
-    // A /proc without a single pid directory is not procfs (or not ours).
-    any.then_some(out)
 }
 
-/// Reads `/proc/PID/stat` with one `open` and one `read` into a stack buffer: a scan of a
-/// busy host reads hundreds of these, and `read_to_string`'s growing reads and musl's extra
-/// `fcntl` for close-on-exec cost five syscalls more per process. No close-on-exec is needed:
-/// the descriptor is closed before the function returns and rein execs nothing afterwards.
-fn read_stat(pid: &str) -> Option<ProcEntry> {
-    let path = format!("/proc/{pid}/stat");
-    let fd = nix::fcntl::open(
-        path.as_str(),
-        nix::fcntl::OFlag::O_RDONLY,
-        nix::sys::stat::Mode::empty(),
-    )
-    .ok()?;
-    // The line is at most a few hundred bytes (the command name is at most 64).
-    let mut buf = [0u8; 1024];
-    let n = nix::unistd::read(&fd, &mut buf).ok()?;
-    parse_stat(std::str::from_utf8(&buf[..n]).ok()?)
+/// Every pid in `/proc`, if it is our namespace's procfs. A `/proc` without a single pid
+/// directory is not procfs (or not ours) either.
+fn all_pids() -> Option<Vec<i32>> {
+    if !proc::is_ours() {
+        return None;
+    }
+    let pids: Vec<i32> = proc::pids()?.collect();
+    (!pids.is_empty()).then_some(pids)
 }
 
-/// Whether `/proc` shows rein's own PID namespace: `/proc/self` names the caller by its pid in
-/// the namespace the procfs was mounted for. `unshare --pid --fork` without `--mount-proc`
-/// leaves the parent namespace's procfs in place, whose pids mean other processes (or none)
-/// in rein's namespace: as PID 1, rein would then see the host's processes as leftovers
-/// forever and never exit.
-fn proc_is_ours() -> bool {
-    fs::read_link("/proc/self")
-        .ok()
-        .and_then(|p| p.to_str()?.parse::<u32>().ok())
-        == Some(std::process::id())
+/// The stat lines of `pids`; a process that exited meanwhile is skipped.
+fn stats(pids: Vec<i32>) -> Vec<Stat> {
+    pids.into_iter().filter_map(proc::stat).collect()
 }
 
-/// The live (non-zombie) leftovers in `scope` according to `procs`, excluding rein itself.
-pub fn select(scope: Scope, procs: &[ProcEntry], me: i32) -> Vec<i32> {
+/// The indexes in `procs` of the live leftovers in `scope`, excluding rein itself.
+pub fn select(scope: Scope, procs: &[Stat], me: i32) -> Vec<usize> {
+    let live = |i: &usize| procs[*i].pid != me && !procs[*i].is_zombie();
     match scope {
-        Scope::Namespace => procs
-            .iter()
-            .filter(|p| p.pid != me && !p.zombie)
-            .map(|p| p.pid)
-            .collect(),
+        Scope::Namespace => (0..procs.len()).filter(live).collect(),
         Scope::Descendants(root) => {
-            let mut children: BTreeMap<i32, Vec<&ProcEntry>> = BTreeMap::new();
-            for p in procs {
-                children.entry(p.ppid).or_default().push(p);
+            let mut children: HashMap<i32, Vec<usize>> = HashMap::new();
+            for (i, p) in procs.iter().enumerate() {
+                children.entry(p.ppid).or_default().push(i);
             }
             let mut out = Vec::new();
-            let mut seen = BTreeSet::new();
+            let mut seen = HashSet::new();
             let mut stack = vec![root.as_raw()];
             while let Some(parent) = stack.pop() {
-                for c in children.get(&parent).map(Vec::as_slice).unwrap_or_default() {
-                    if c.pid != me && seen.insert(c.pid) {
-                        stack.push(c.pid);
-                        if !c.zombie {
-                            out.push(c.pid);
+                for &i in children.get(&parent).map(Vec::as_slice).unwrap_or_default() {
+                    if procs[i].pid != me && seen.insert(procs[i].pid) {
+                        stack.push(procs[i].pid);
+                        if live(&i) {
+                            out.push(i);
                         }
                     }
                 }
@@ -144,33 +105,55 @@ pub fn select(scope: Scope, procs: &[ProcEntry], me: i32) -> Vec<i32> {
     }
 }
 
-/// Sends `sig` to every live leftover in `scope` and returns the pids it reached.
+/// The descendants of `root` found by following `/proc/PID/task/TID/children` down the tree:
+/// a few reads for a small tree, instead of a scan of every process on a busy host. `None`
+/// when the kernel does not provide these files.
+fn walk_children(root: i32) -> Option<Vec<i32>> {
+    let mut stack = Vec::new();
+    proc::children(root, &mut stack).ok()?;
+    let mut seen = HashSet::with_capacity(stack.len());
+    let mut out = Vec::with_capacity(stack.len());
+    while let Some(pid) = stack.pop() {
+        // A pid read twice (a process re-parented while the walk ran) is followed once.
+        if !seen.insert(pid) {
+            continue;
+        }
+        out.push(pid);
+        // A process that exited meanwhile has no file left, and no children either.
+        let _ = proc::children(pid, &mut stack);
+    }
+    Some(out)
+}
+
+/// Sends `sig` to every live leftover in `scope` and returns the pids it reached, or `None`
+/// without `/proc` (see [`discover`]). TERM, INT, QUIT and HUP are followed by SIGCONT for
+/// each leftover that is stopped (see `target.rs`), and only for those.
 ///
 /// In subreaper mode each pid is opened as a pidfd and its parent re-checked before the signal
 /// goes out through that pidfd: between the scan and the signal the process may have exited and
 /// its pid been reused by an unrelated process, which must not be hit.
-pub fn signal_leftovers(scope: Scope, sig: Signal, me: i32) -> Option<Vec<i32>> {
+pub fn signal_leftovers(scope: Scope, sig: i32, me: i32) -> Option<Vec<i32>> {
     match scope {
         Scope::Namespace => {
             // Nobody else in the namespace (the usual end of a run): no scan needed.
-            if kill(Pid::from_raw(-1), None) == Err(Errno::ESRCH) {
+            if sys::kill_raw(-1, 0).is_err_and(|e| e.raw_os_error() == Some(Errno::ESRCH as i32)) {
                 return Some(Vec::new());
             }
-            let procs = list_processes()?;
-            let targets = select(scope, &procs, me);
-            if !targets.is_empty() || procs.iter().any(|p| p.pid != me) {
-                // Everyone but rein, in one call that no concurrent fork can escape.
-                let _ = kill_and_wake(Pid::from_raw(-1), sig);
+            let found = discover(scope, me)?;
+            // Everyone but rein, in one call that no concurrent fork can escape. Never a
+            // SIGCONT to everyone: only to each one that was stopped, below.
+            let _ = target::signal(Target::Everyone, sig, || false);
+            if target::wakes_stopped(sig) {
+                for p in found.iter().filter(|p| p.is_stopped()) {
+                    wake_if_stopped(p.pid);
+                }
             }
-            Some(targets)
+            Some(found.into_iter().map(|p| p.pid).collect())
         }
         Scope::Descendants(root) => {
-            let targets = match walk_children(root.as_raw()) {
-                Some(pids) => pids,
-                // No /proc/PID/task/TID/children (CONFIG_PROC_CHILDREN off): scan everything.
-                None => select(scope, &list_processes()?, me),
-            };
-            let parents: BTreeSet<i32> = targets.iter().copied().chain([me]).collect();
+            // Each one's stat line is read once, below, after it is pinned.
+            let targets = descendants(root, me)?;
+            let parents: HashSet<i32> = targets.iter().copied().chain([me]).collect();
             Some(
                 targets
                     .into_iter()
@@ -181,80 +164,47 @@ pub fn signal_leftovers(scope: Scope, sig: Signal, me: i32) -> Option<Vec<i32>> 
     }
 }
 
-/// Whether `sig` asks a process to end, so it must be followed by SIGCONT: a process stopped by
-/// job control (SIGTSTP, SIGSTOP) acts on nothing but SIGKILL and SIGCONT, and would otherwise
-/// sit on the pending signal until the grace runs out and it is killed without cleaning up.
-/// systemd and shells (for HUP) do the same.
-pub fn wakes_stopped(sig: Signal) -> bool {
-    matches!(
-        sig,
-        Signal::SIGTERM | Signal::SIGINT | Signal::SIGQUIT | Signal::SIGHUP
-    )
-}
-
-/// `kill(target, sig)`, followed by SIGCONT when `sig` asks the target to end (see
-/// [`wakes_stopped`]).
-pub fn kill_and_wake(target: Pid, sig: Signal) -> nix::Result<()> {
-    kill(target, sig)?;
-    if wakes_stopped(sig) {
-        let _ = kill(target, Signal::SIGCONT);
-    }
-    Ok(())
-}
-
-/// The descendants of `root` found by following `/proc/PID/task/TID/children` down the tree:
-/// a few reads for a small tree, instead of a scan of every process on a busy host. `None`
-/// when the kernel does not provide these files.
-fn walk_children(root: i32) -> Option<Vec<i32>> {
-    let mut out = Vec::new();
-    let mut stack = children_of(root)?;
-    while let Some(pid) = stack.pop() {
-        if out.contains(&pid) {
-            continue;
-        }
-        out.push(pid);
-        // A process that exited meanwhile has no file left, and no children either.
-        stack.extend(children_of(pid).unwrap_or_default());
-    }
-    Some(out)
-}
-
-/// The children of every thread of `pid`; `None` if the `children` files do not exist.
-fn children_of(pid: i32) -> Option<Vec<i32>> {
-    let mut out = Vec::new();
-    for task in fs::read_dir(format!("/proc/{pid}/task")).ok()?.flatten() {
-        match fs::read_to_string(task.path().join("children")) {
-            Ok(text) => out.extend(
-                text.split_ascii_whitespace()
-                    .filter_map(|p| p.parse::<i32>().ok()),
-            ),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
-            Err(_) => {}
-        }
-    }
-    Some(out)
-}
-
-/// Signals `pid` only if, once pinned by a pidfd, its parent is still in `parents`.
-fn signal_if_still_child_of(pid: i32, parents: &BTreeSet<i32>, sig: Signal) -> bool {
+/// Signals `pid` only if, once pinned by a pidfd, its parent is still in `parents`; with
+/// SIGCONT after it if it was stopped before and still is.
+fn signal_if_still_child_of(pid: i32, parents: &HashSet<i32>, sig: i32) -> bool {
+    let ours = |s: &Stat| parents.contains(&s.ppid) && !s.is_zombie();
+    let still_stopped = |before: Stat| move || before.is_stopped() && stopped_now(pid);
     match sys::pidfd_open(pid) {
-        Ok(fd) => {
-            let still_ours = fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|t| parse_stat(&t))
-                .is_some_and(|p| parents.contains(&p.ppid) && !p.zombie);
-            let sent = still_ours && sys::pidfd_send_signal(&fd, sig as i32).is_ok();
-            if sent && wakes_stopped(sig) {
-                let _ = sys::pidfd_send_signal(&fd, Signal::SIGCONT as i32);
-            }
-            sent
-        }
+        Ok(fd) => match proc::stat(pid).filter(ours) {
+            Some(st) => target::signal(Target::Pinned(&fd), sig, still_stopped(st)).is_ok(),
+            None => false,
+        },
         // Kernels before 5.3 have no pidfd: accept the (tiny) reuse window of plain kill.
-        Err(e) if e.raw_os_error() == Some(nix::libc::ENOSYS) => {
-            kill_and_wake(Pid::from_raw(pid), sig).is_ok()
-        }
+        Err(e) if e.raw_os_error() == Some(nix::libc::ENOSYS) => match proc::stat(pid).filter(ours)
+        {
+            Some(st) => {
+                target::signal(Target::Process(Pid::from_raw(pid)), sig, still_stopped(st)).is_ok()
+            }
+            None => false,
+        },
         Err(_) => false,
     }
+}
+
+/// Sends SIGCONT to `pid` if it is stopped, pinned by a pidfd so a recycled pid is never hit.
+fn wake_if_stopped(pid: i32) {
+    if let Ok(fd) = sys::pidfd_open(pid)
+        && stopped_now(pid)
+    {
+        let _ = Target::Pinned(&fd).send(crate::signals::num::CONT);
+    }
+}
+
+fn stopped_now(pid: i32) -> bool {
+    proc::stat(pid).is_some_and(|s| s.is_stopped())
+}
+
+/// Whether some live member of process group `group` in `scope` is stopped.
+pub fn group_has_stopped_member(scope: Scope, group: Pid, me: i32) -> bool {
+    discover(scope, me)
+        .unwrap_or_default()
+        .iter()
+        .any(|p| p.pgrp == group.as_raw() && p.is_stopped())
 }
 
 /// Whether any process other than rein (and zombies it is about to reap) remains in the PID
@@ -262,43 +212,32 @@ fn signal_if_still_child_of(pid: i32, parents: &BTreeSet<i32>, sig: Signal) -> b
 /// namespace from outside are not rein's children and send it no SIGCHLD.
 pub fn namespace_has_others(me: i32) -> bool {
     // kill(-1, 0) fails with ESRCH when rein is alone: the common case needs no scan at all.
-    if kill(Pid::from_raw(-1), None) == Err(Errno::ESRCH) {
+    if sys::kill_raw(-1, 0).is_err_and(|e| e.raw_os_error() == Some(Errno::ESRCH as i32)) {
         return false;
     }
-    match list_processes() {
-        // kill(-1, 0) also counts zombies whose parents have yet to reap them: look closer.
-        Some(procs) => procs.iter().any(|p| p.pid != me && !p.zombie),
-        None => true,
-    }
+    // kill(-1, 0) also counts zombies whose parents have yet to reap them: look closer.
+    discover(Scope::Namespace, me).is_none_or(|others| !others.is_empty())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proc::Comm;
 
-    fn p(pid: i32, ppid: i32) -> ProcEntry {
-        ProcEntry {
+    fn p(pid: i32, ppid: i32) -> Stat {
+        Stat {
             pid,
+            comm: Comm::new(b"p"),
+            state: b'S',
             ppid,
-            zombie: false,
+            pgrp: pid,
         }
     }
 
-    #[test]
-    fn stat_lines_with_awkward_command_names_parse() {
-        let e = parse_stat("42 (a) b (c)) S 7 42 42 0 -1").unwrap();
-        assert_eq!(
-            e,
-            ProcEntry {
-                pid: 42,
-                ppid: 7,
-                zombie: false
-            }
-        );
-        let z = parse_stat("9 (sh) Z 1 9 9").unwrap();
-        assert!(z.zombie);
-        assert_eq!(parse_stat("garbage"), None);
-        assert_eq!(parse_stat(""), None);
+    fn pids(procs: &[Stat], idx: Vec<usize>) -> Vec<i32> {
+        let mut v: Vec<i32> = idx.into_iter().map(|i| procs[i].pid).collect();
+        v.sort_unstable();
+        v
     }
 
     #[test]
@@ -314,29 +253,53 @@ mod tests {
             p(200, 1),
             p(201, 200),
         ];
-        let mut got = select(Scope::Descendants(Pid::from_raw(100)), &procs, 100);
-        got.sort_unstable();
-        assert_eq!(got, vec![101, 102, 103, 104]);
+        let got = select(Scope::Descendants(Pid::from_raw(100)), &procs, 100);
+        assert_eq!(pids(&procs, got), vec![101, 102, 103, 104]);
     }
 
     #[test]
     fn zombies_are_not_leftovers_but_their_children_are() {
-        let procs = [
-            p(1, 0),
-            ProcEntry {
-                pid: 5,
-                ppid: 1,
-                zombie: true,
-            },
-            p(6, 5),
-            p(7, 0),
-        ];
-        let mut ns = select(Scope::Namespace, &procs, 1);
-        ns.sort_unstable();
-        assert_eq!(ns, vec![6, 7]);
+        let mut zombie = p(5, 1);
+        zombie.state = b'Z';
+        let procs = [p(1, 0), zombie, p(6, 5), p(7, 0)];
         assert_eq!(
-            select(Scope::Descendants(Pid::from_raw(1)), &procs, 1),
+            pids(&procs, select(Scope::Namespace, &procs, 1)),
+            vec![6, 7]
+        );
+        assert_eq!(
+            pids(
+                &procs,
+                select(Scope::Descendants(Pid::from_raw(1)), &procs, 1)
+            ),
             vec![6]
         );
+    }
+
+    #[test]
+    fn a_parent_loop_in_a_torn_scan_ends() {
+        // A scan is not atomic: pids recycled during it can make parent links form a cycle.
+        let procs = [
+            p(100, 1),
+            p(101, 102),
+            p(102, 101),
+            p(103, 100),
+            p(104, 103),
+        ];
+        let got = select(Scope::Descendants(Pid::from_raw(100)), &procs, 100);
+        assert_eq!(pids(&procs, got), vec![103, 104]);
+    }
+
+    #[test]
+    fn our_own_children_are_walked() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("100")
+            .spawn()
+            .unwrap();
+        let me = i32::try_from(std::process::id()).unwrap();
+        let found = walk_children(me).unwrap();
+        let pid = i32::try_from(child.id()).unwrap();
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(found.contains(&pid), "{found:?} lacks {pid}");
     }
 }

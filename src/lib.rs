@@ -1,10 +1,14 @@
 //! rein: a tiny init for containers. The binary's `main.rs` only converts `argv`/`envp` and
 //! calls [`main_with`]; everything else lives in one module per job:
 //!
-//! - `cli`, `values`: the command line, its `REIN_*` twins and option values;
+//! - `options`: the one table of options, their twins and `--help`;
+//! - `cli`, `values`: parsing the command line, its `REIN_*` twins and option values;
 //! - `signals`, `events`: which signals rein catches and how it waits for them (signalfd);
 //! - `spawn`, `terminal`: starting the main child, its process group and the terminal;
 //! - `reap`: collecting exited children; `leftovers`: finding and stopping what remains;
+//!   `proc`: everything read from /proc, as bytes; `target`: who a signal goes to, and the one
+//!   function that sends it (with SIGCONT only for a stopped target); `throttle`: rate limits
+//!   for log lines that could repeat without end;
 //! - `shutdown`: the timers (grace, `--kill-after`, `--timeout`) as a pure state machine;
 //! - `supervise`: the event loop; `run`: the steps of one run in order;
 //! - `exit_code`: exit codes and the `--exit-zero` policy; `summary`: the summary line and the
@@ -21,6 +25,8 @@ pub mod events;
 pub mod exit_code;
 pub mod leftovers;
 pub mod log;
+pub mod options;
+pub mod proc;
 pub mod reap;
 pub mod run;
 pub mod shutdown;
@@ -30,7 +36,9 @@ pub mod status_file;
 pub mod summary;
 pub mod supervise;
 pub mod sys;
+pub mod target;
 pub mod terminal;
+pub mod throttle;
 pub mod values;
 
 use std::ffi::{OsStr, OsString};
@@ -38,7 +46,7 @@ use std::os::unix::ffi::OsStrExt;
 
 /// Everything `main` does, given `argv` (without `argv[0]`) and the raw environment entries.
 /// Returns rein's exit code.
-pub fn main_with(args: Vec<OsString>, env: Vec<OsString>) -> u8 {
+pub fn main_with(args: Vec<OsString>, mut env: Vec<OsString>) -> u8 {
     // One pass over the environment picks out rein's own variables; each option then looks
     // only at those few instead of scanning the whole environment again.
     let ours: Vec<&[u8]> = env
@@ -56,7 +64,7 @@ pub fn main_with(args: Vec<OsString>, env: Vec<OsString>) -> u8 {
     let parsed = cli::parse(args, lookup);
     match parsed {
         Ok(cli::Parsed::Help) => {
-            print_out(&cli::usage());
+            print_out(&options::usage());
             0
         }
         Ok(cli::Parsed::Version) => {
@@ -64,7 +72,12 @@ pub fn main_with(args: Vec<OsString>, env: Vec<OsString>) -> u8 {
             0
         }
         Ok(cli::Parsed::Run(cfg)) => {
-            log::init(cfg.verbosity, lookup("REIN_LOG"));
+            log::init(cfg.verbosity, lookup(options::LOG_VARIABLE));
+            // rein consumes its own variables: a rein that the program runs in turn must not
+            // apply them again. Only the names rein reads go; every other entry (other REIN_
+            // names included) stays, byte for byte and in order.
+            drop(ours);
+            env.retain(|e| !options::is_reins_variable(e.as_bytes()));
             run::run(&cfg, env)
         }
         Err(e) => {

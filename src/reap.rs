@@ -4,9 +4,16 @@
 //! signalfd coalesce into one pending SIGCHLD. One SIGCHLD therefore means "one or more
 //! children may have exited", and rein loops `waitpid(-1, WNOHANG)` until nothing is left to
 //! collect.
+//!
+//! Stops and continues of the main child are collected separately, by [`main_child_stop`]:
+//! rein needs to know whether the main child is stopped (to wake it for a TERM), and of no
+//! other child. Asking `waitpid(-1)` for stop reports too would have it return one for every
+//! stop and continue of any child, which anyone in the container can cause at will with
+//! `kill -STOP`/`kill -CONT` and no fork at all, so the loop that must reach every zombie could
+//! be kept busy with them; and each report would have to be told apart from an exit.
 
 use nix::errno::Errno;
-use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
 use nix::unistd::Pid;
 
 /// One collected child: its pid and how it ended.
@@ -46,5 +53,36 @@ pub fn reap_zombies(mut each: impl FnMut(Reaped)) -> bool {
                 return false;
             }
         }
+    }
+}
+
+/// What the kernel last reported about the main child's job-control state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReport {
+    /// It was stopped by this signal.
+    Stopped(nix::sys::signal::Signal),
+    /// It was resumed by SIGCONT.
+    Continued,
+}
+
+/// Collects a pending stop or continue report of `pid` (rein's unreaped child), if any.
+///
+/// `waitid(P_PID, pid, WSTOPPED | WCONTINUED | WNOHANG)` without `WEXITED`, so the child's
+/// exit is never consumed here: it stays for [`reap_zombies`]. The kernel keeps at most one
+/// such report per child (a continue replaces a stop and the reverse), so one call brings the
+/// state up to date.
+///
+/// # References
+/// - <https://man7.org/linux/man-pages/man2/waitid.2.html>
+pub fn main_child_stop(pid: Pid) -> Option<StopReport> {
+    let flags = WaitPidFlag::WSTOPPED | WaitPidFlag::WCONTINUED | WaitPidFlag::WNOHANG;
+    loop {
+        return match waitid(Id::Pid(pid), flags) {
+            Ok(WaitStatus::Stopped(_, sig)) => Some(StopReport::Stopped(sig)),
+            Ok(WaitStatus::Continued(_)) => Some(StopReport::Continued),
+            Err(Errno::EINTR) => continue,
+            // Nothing new (StillAlive), or the child is gone (ECHILD): nothing to report.
+            Ok(_) | Err(_) => None,
+        };
     }
 }

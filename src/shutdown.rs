@@ -5,6 +5,20 @@
 
 use std::time::{Duration, Instant};
 
+/// How long rein waits for leftovers after the first SIGKILL before it gives up on them and
+/// exits with the main child's status. SIGKILL normally ends a process within microseconds;
+/// one still there after this is beyond rein's reach (it lacks the permission, or the process
+/// is stuck in the kernel), and waiting longer would only hold up the container's stop. As
+/// PID 1, rein's exit then has the kernel kill what is left of the namespace.
+pub const KILL_WAIT: Duration = Duration::from_secs(2);
+
+/// The first re-scan after SIGKILL, for processes forked while it went out; each next one
+/// comes twice as long after the last, up to [`MAX_RESCAN_STEP`].
+const FIRST_RESCAN: Duration = Duration::from_millis(10);
+
+/// The longest pause between two re-scans after SIGKILL.
+const MAX_RESCAN_STEP: Duration = Duration::from_millis(500);
+
 /// Something the supervise loop must do now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -14,8 +28,11 @@ pub enum Action {
     KillChild,
     /// SIGTERM every leftover and start the grace period.
     TermLeftovers,
-    /// SIGKILL every leftover: the grace period ran out (or was zero).
+    /// SIGKILL every leftover: the grace period ran out (or was zero), or it is time to
+    /// re-scan for leftovers that escaped the last SIGKILL.
     KillLeftovers,
+    /// Stop waiting for leftovers: [`KILL_WAIT`] has passed since the first SIGKILL.
+    GiveUp,
 }
 
 /// Where the run is.
@@ -28,8 +45,29 @@ pub enum Phase {
         /// When the grace period ends.
         kill_at: Instant,
     },
-    /// Leftovers got SIGKILL; rein waits for the last of them.
-    Killing,
+    /// Leftovers got SIGKILL; rein waits for the last of them, re-scanning at `rescan_at`,
+    /// until `give_up_at`.
+    Killing {
+        /// When to send SIGKILL to what is found again.
+        rescan_at: Instant,
+        /// How long after this re-scan the next one comes.
+        step: Duration,
+        /// When rein stops waiting.
+        give_up_at: Instant,
+    },
+    /// rein gave up waiting for leftovers that survived SIGKILL.
+    GaveUp,
+}
+
+impl Phase {
+    /// The phase after the first SIGKILL to leftovers at `now`.
+    fn killing(now: Instant) -> Self {
+        Phase::Killing {
+            rescan_at: now + FIRST_RESCAN,
+            step: FIRST_RESCAN * 2,
+            give_up_at: now + KILL_WAIT,
+        }
+    }
 }
 
 /// The timers of one run.
@@ -87,7 +125,7 @@ impl Shutdown {
         self.escalate_at = None;
         self.timeout_at = None;
         if self.grace.is_zero() {
-            self.phase = Phase::Killing;
+            self.phase = Phase::killing(now);
             Action::KillLeftovers
         } else {
             self.phase = Phase::Draining {
@@ -101,7 +139,8 @@ impl Shutdown {
     pub fn next_deadline(&self) -> Option<Instant> {
         let drain = match self.phase {
             Phase::Draining { kill_at } => Some(kill_at),
-            _ => None,
+            Phase::Killing { rescan_at, .. } => Some(rescan_at),
+            Phase::Running | Phase::GaveUp => None,
         };
         [self.timeout_at, self.escalate_at, drain]
             .into_iter()
@@ -125,11 +164,28 @@ impl Shutdown {
             self.escalate_at = None;
             out.push(Action::KillChild);
         }
-        if let Phase::Draining { kill_at } = self.phase
-            && kill_at <= now
-        {
-            self.phase = Phase::Killing;
-            out.push(Action::KillLeftovers);
+        match self.phase {
+            Phase::Draining { kill_at } if kill_at <= now => {
+                self.phase = Phase::killing(now);
+                out.push(Action::KillLeftovers);
+            }
+            Phase::Killing { give_up_at, .. } if give_up_at <= now => {
+                self.phase = Phase::GaveUp;
+                out.push(Action::GiveUp);
+            }
+            Phase::Killing {
+                rescan_at,
+                step,
+                give_up_at,
+            } if rescan_at <= now => {
+                self.phase = Phase::Killing {
+                    rescan_at: (now + step).min(give_up_at),
+                    step: (step * 2).min(MAX_RESCAN_STEP),
+                    give_up_at,
+                };
+                out.push(Action::KillLeftovers);
+            }
+            _ => {}
         }
         out
     }
@@ -156,8 +212,8 @@ mod tests {
         assert_eq!(sd.next_deadline(), Some(t0 + 5 * S));
         assert!(sd.on_time(t0 + 4 * S).is_empty());
         assert_eq!(sd.on_time(t0 + 5 * S), vec![Action::KillLeftovers]);
-        assert_eq!(sd.phase(), Phase::Killing);
-        assert_eq!(sd.next_deadline(), None);
+        assert!(matches!(sd.phase(), Phase::Killing { .. }));
+        assert_eq!(sd.next_deadline(), Some(t0 + 5 * S + FIRST_RESCAN));
     }
 
     #[test]
@@ -165,7 +221,37 @@ mod tests {
         let t0 = Instant::now();
         let mut sd = Shutdown::new(t0, Duration::ZERO, None, None, 15);
         assert_eq!(sd.on_main_exit(t0), Action::KillLeftovers);
-        assert_eq!(sd.phase(), Phase::Killing);
+        assert!(matches!(sd.phase(), Phase::Killing { .. }));
+    }
+
+    #[test]
+    fn after_sigkill_rescans_back_off_and_the_wait_ends_at_kill_wait() {
+        let t0 = Instant::now();
+        let mut sd = Shutdown::new(t0, Duration::ZERO, None, None, 15);
+        assert_eq!(sd.on_main_exit(t0), Action::KillLeftovers);
+        let mut rescans = Vec::new();
+        let now = loop {
+            let now = sd.next_deadline().expect("a deadline until rein gives up");
+            match sd.on_time(now).as_slice() {
+                [Action::KillLeftovers] => rescans.push(now - t0),
+                [Action::GiveUp] => break now,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(now - t0, KILL_WAIT);
+        assert_eq!(sd.phase(), Phase::GaveUp);
+        assert_eq!(sd.next_deadline(), None);
+        assert!(sd.on_time(now + 100 * S).is_empty());
+        let ms = |d: &Duration| d.as_millis();
+        // 10 ms, then each pause twice the last, capped at 500 ms, the last one cut short.
+        assert_eq!(
+            rescans.iter().map(ms).collect::<Vec<_>>(),
+            vec![10, 30, 70, 150, 310, 630, 1130, 1630]
+        );
+        // A wake-up in between (a SIGCHLD) fires nothing early.
+        let mut sd = Shutdown::new(t0, Duration::ZERO, None, None, 15);
+        sd.on_main_exit(t0);
+        assert!(sd.on_time(t0 + FIRST_RESCAN / 2).is_empty());
     }
 
     #[test]

@@ -28,20 +28,47 @@ pub mod num {
     pub const STOP: i32 = 19;
 }
 
-/// Signals the kernel sends rein for rein's *own* faults. Blocking them would turn a crash into
-/// a hang (a blocked synchronous fault signal is fatal anyway, but only after confusing
-/// behaviour), and forwarding them would blame the child.
-const FAULTS: [i32; 7] = [4, 5, 6, 7, 8, 11, 31]; // ILL TRAP ABRT BUS FPE SEGV SYS
+/// Signals that share their number with a fault: ILL TRAP ABRT BUS FPE SEGV SYS.
+///
+/// rein blocks them like every other signal and forwards them when a process sent them
+/// (`kill`, `sigqueue`, `tgkill`: see [`crate::events::Received::sent_by_a_process`]), as
+/// dumb-init does; unblocked, a `kill -SEGV` from inside the container would end rein (or, as
+/// PID 1, be dropped).
+///
+/// Blocking them cannot hide a fault of rein's own. The kernel delivers a fault it raises
+/// (SIGSEGV from a bad access, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS from seccomp) with
+/// `force_sig_fault`/`force_sig_info_to_task` in kernel/signal.c: when the signal is blocked
+/// or ignored, that function unblocks it and resets its handler to SIG_DFL, and it clears
+/// `SIGNAL_UNKILLABLE`, so the fault ends rein even as PID 1. (POSIX leaves a blocked fault
+/// undefined, sigprocmask(2) NOTES; Linux defines it there.) SIGABRT is raised by abort(3)
+/// itself, which unblocks it and falls back to a crash when it survives. A fault-numbered
+/// signal that neither a process sent nor a fault forced (a BUS_MCEERR_AO memory-error notice)
+/// is logged and dropped.
+///
+/// # References
+/// - <https://github.com/torvalds/linux/blob/v6.12/kernel/signal.c> (`force_sig_info_to_task`)
+/// - <https://man7.org/linux/man-pages/man2/sigprocmask.2.html>
+pub const FAULTS: [i32; 7] = [4, 5, 6, 7, 8, 11, 31];
 
 /// What rein does with a signal that reaches it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// Pass it on to the main child (or its process group).
     Forward,
+    /// A fault's number ([`FAULTS`]): pass it on only if a process sent it.
+    ForwardIfSent,
     /// SIGCHLD: rein's own, it means "reap".
     Reap,
-    /// Never seen by rein: KILL and STOP cannot be caught, faults are left to the kernel.
+    /// Never seen by rein: KILL and STOP cannot be caught.
     NotCaught,
+}
+
+impl Action {
+    /// Whether rein passes the signal on (perhaps only when a process sent it), which is what
+    /// `--rewrite` can change.
+    pub fn forwards(self) -> bool {
+        matches!(self, Self::Forward | Self::ForwardIfSent)
+    }
 }
 
 /// Decides what rein does with signal `sig`.
@@ -49,13 +76,14 @@ pub fn classify(sig: i32) -> Action {
     match sig {
         num::CHLD => Action::Reap,
         num::KILL | num::STOP => Action::NotCaught,
-        s if FAULTS.contains(&s) => Action::NotCaught,
+        s if FAULTS.contains(&s) => Action::ForwardIfSent,
         1..=MAX_SIGNAL => Action::Forward,
         _ => Action::NotCaught,
     }
 }
 
-/// The set rein blocks and reads from its signalfd: everything it forwards, plus SIGCHLD.
+/// The set rein blocks and reads from its signalfd: everything it forwards, the fault numbers
+/// and SIGCHLD. The main child gets the mask rein started with, not this one.
 pub fn caught_mask() -> RawMask {
     (1..=MAX_SIGNAL)
         .filter(|&s| classify(s) != Action::NotCaught)
@@ -144,10 +172,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn chld_is_reaped_faults_and_uncatchables_are_left_alone() {
+    fn chld_is_reaped_uncatchables_left_alone_faults_forwarded_if_sent() {
         assert_eq!(classify(num::CHLD), Action::Reap);
-        for s in [num::KILL, num::STOP, 11, 7, 8, 4, 31, 5, 6] {
+        for s in [num::KILL, num::STOP, 0, 65, -1] {
             assert_eq!(classify(s), Action::NotCaught, "signal {s}");
+        }
+        for s in [11, 7, 8, 4, 31, 5, 6] {
+            assert_eq!(classify(s), Action::ForwardIfSent, "signal {s}");
+            assert!(classify(s).forwards());
         }
     }
 
@@ -163,13 +195,14 @@ mod tests {
     }
 
     #[test]
-    fn caught_mask_has_forwarded_and_chld_but_not_faults() {
+    fn caught_mask_has_all_but_kill_and_stop() {
         let m = caught_mask();
-        assert_ne!(m & bit(num::TERM), 0);
-        assert_ne!(m & bit(num::CHLD), 0);
-        assert_ne!(m & bit(64), 0);
-        assert_eq!(m & bit(11), 0);
+        for s in [num::TERM, num::CHLD, 64, 11, 31, 6] {
+            assert_ne!(m & bit(s), 0, "signal {s}");
+        }
         assert_eq!(m & bit(num::KILL), 0);
+        assert_eq!(m & bit(num::STOP), 0);
+        assert_eq!(m.count_ones(), 62);
     }
 
     #[test]

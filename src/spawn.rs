@@ -60,7 +60,8 @@ pub struct Plan<'a> {
 pub enum SpawnError {
     /// `execvp` found no such program (exit 127).
     NotFound(io::Error),
-    /// Found but not executable: permission, directory, format (exit 126).
+    /// Found but not executable: permission, directory, format, RLIMIT_NPROC at execve
+    /// (exit 126).
     CannotExecute(io::Error),
     /// A step before exec failed in the child (privilege drop), or fork itself (exit 125).
     Setup(&'static str, io::Error),
@@ -328,10 +329,12 @@ fn classify(e: io::Error) -> SpawnError {
             .unwrap_or("prepare the child");
         return SpawnError::Setup(what, io::Error::from_raw_os_error(code % STEP_BASE));
     }
+    // Everything else came from execve, after the fork succeeded, so it is the program's
+    // failure (126), EAGAIN included: RLIMIT_NPROC is checked again at execve once the uid
+    // changed (set_user() marks the process, fs/exec.c refuses it). A failed fork() never
+    // reaches here: `spawn_main_child` reports it as `Setup("fork")` (125).
     match code {
         libc::ENOENT => SpawnError::NotFound(e),
-        // fork itself failed: rein's own failure, not the program's.
-        libc::EAGAIN => SpawnError::Setup("fork", e),
         _ => SpawnError::CannotExecute(e),
     }
 }
@@ -376,6 +379,7 @@ mod tests {
             libc::EISDIR,
             libc::ENOTDIR,
             libc::ELOOP,
+            libc::EAGAIN,
         ] {
             assert!(matches!(
                 classify(io::Error::from_raw_os_error(code)),

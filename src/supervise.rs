@@ -4,29 +4,30 @@
 //! From the moment the main child exists, nothing here may end rein early: a PID 1 that exits
 //! takes the whole container with it, so every failure is logged and the loop carries on.
 
-use std::collections::BTreeSet;
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::cli::Config;
-use crate::events::{BATCH, Received, SignalSource};
+use crate::events::{BATCH, Received, SI_USER, SignalSource};
 use crate::exit_code::{ChildEnd, ExitPolicy, Reason};
 use crate::leftovers::{self, Scope};
-use crate::reap::{self, Reaped};
-use crate::shutdown::{Action, Phase, Shutdown};
+use crate::reap::{self, Reaped, StopReport};
+use crate::shutdown::{Action, KILL_WAIT, Phase, Shutdown};
 use crate::signals::{self, num};
 use crate::summary::Summary;
+use crate::target::{self, Target};
+use crate::throttle::{self, Throttle, held_note};
 
-/// How often rein re-scans for leftovers while it cannot rely on SIGCHLD alone: after SIGKILL
-/// (a process forked during the kill is not yet dead), and as PID 1 for processes that joined
-/// the namespace from outside (they are not rein's children, so their exit sends no SIGCHLD).
-/// Only ever used during shutdown; an idle rein has no timer at all.
+/// How often rein re-scans for leftovers as PID 1 while the grace runs and it has no child
+/// left: processes that joined the namespace from outside are not rein's children, so their
+/// exit sends no SIGCHLD. (After SIGKILL the re-scans back off, see `shutdown.rs`.) Only ever
+/// used during shutdown; an idle rein has no timer at all.
 const RESCAN: Duration = Duration::from_millis(20);
 
-/// `si_code` of a signal sent with kill(2).
-const SI_USER: i32 = 0;
+/// At most this many survivors are named in the log line rein leaves when it gives up.
+const SURVIVORS_NAMED: usize = 32;
 
 /// The running state of one supervision.
 #[derive(Debug)]
@@ -43,12 +44,21 @@ pub struct Supervisor<'a> {
     group: Option<Pid>,
     shutdown: Shutdown,
     stops_forwarded: Vec<i32>,
+    /// Whether the main child is stopped, as its last stop or continue report said (waitid).
+    main_stopped: bool,
     orphans_reaped: u64,
-    terminated: BTreeSet<i32>,
-    killed: BTreeSet<i32>,
+    terminated: HashSet<i32>,
+    killed: HashSet<i32>,
+    /// Leftovers killed since the last "sent SIGKILL" line (those lines are throttled).
+    killed_unlogged: u64,
     warned_no_proc: bool,
     /// What the last reaping pass said: rein had no child left.
     no_children: bool,
+    /// rein gave up on leftovers that survived SIGKILL.
+    gave_up: bool,
+    kill_lines: Throttle,
+    forward_failures: Throttle,
+    wait_failures: Throttle,
 }
 
 impl<'a> Supervisor<'a> {
@@ -76,11 +86,17 @@ impl<'a> Supervisor<'a> {
                 cfg.timeout_signal,
             ),
             stops_forwarded: Vec::new(),
+            main_stopped: false,
             orphans_reaped: 0,
-            terminated: BTreeSet::new(),
-            killed: BTreeSet::new(),
+            terminated: HashSet::new(),
+            killed: HashSet::new(),
+            killed_unlogged: 0,
             warned_no_proc: false,
             no_children: false,
+            gave_up: false,
+            kill_lines: Throttle::new(throttle::EVERY),
+            forward_failures: Throttle::new(throttle::EVERY),
+            wait_failures: Throttle::new(throttle::EVERY),
         }
     }
 
@@ -97,7 +113,9 @@ impl<'a> Supervisor<'a> {
                 let n = match source.read_batch(&mut batch) {
                     Ok(n) => n,
                     Err(e) => {
-                        log::warn!("reading signals failed: {e}");
+                        if let Some(held) = self.wait_failures.allow(Instant::now()) {
+                            log::warn!("reading signals failed: {e}{}", held_note(held));
+                        }
                         break;
                     }
                 };
@@ -123,7 +141,8 @@ impl<'a> Supervisor<'a> {
             for action in self.shutdown.on_time(now) {
                 self.act(action);
             }
-            if self.shutdown.phase() != Phase::Running && self.all_gone() {
+            if self.shutdown.phase() != Phase::Running && (self.gave_up || self.all_gone()) {
+                self.log_kills_held_back();
                 return self.summary();
             }
             let rescan = self.needs_rescan().then(|| now + RESCAN);
@@ -131,12 +150,10 @@ impl<'a> Supervisor<'a> {
                 .into_iter()
                 .flatten()
                 .min();
-            if let Err(e) = source.wait(deadline) {
-                log::warn!("waiting for signals failed: {e}");
-            }
-            if self.shutdown.phase() == Phase::Killing {
-                // A process forked while the last SIGKILL went out survives it: kill again.
-                self.signal_leftovers(Signal::SIGKILL);
+            if let Err(e) = source.wait(deadline)
+                && let Some(held) = self.wait_failures.allow(Instant::now())
+            {
+                log::warn!("waiting for signals failed: {e}{}", held_note(held));
             }
         }
     }
@@ -144,6 +161,18 @@ impl<'a> Supervisor<'a> {
     fn on_received(&mut self, rec: Received) {
         // A SIGPIPE that rein's own write to a closed stderr raised is rein's, not the child's.
         if rec.signo == num::PIPE && rec.code == SI_USER && i32::try_from(rec.pid) == Ok(self.me) {
+            return;
+        }
+        // A fault's number is forwarded only when a process sent it; rein's own faults never
+        // get here (the kernel forces them, see `signals::FAULTS`).
+        if signals::classify(rec.signo) == signals::Action::ForwardIfSent
+            && !rec.sent_by_a_process()
+        {
+            log::debug!(
+                "{} from the kernel (si_code {}) dropped",
+                signals::name(rec.signo),
+                rec.code
+            );
             return;
         }
         log::trace!("received {} from pid {}", signals::name(rec.signo), rec.pid);
@@ -156,9 +185,11 @@ impl<'a> Supervisor<'a> {
             return; // the reaping pass after every wake-up handles it
         }
         let Some(main) = self.main else {
+            // In pause mode the --pdeathsig signal stops rein too, whatever it is: it cannot be
+            // told from the same signal sent by kill(2) (both are SI_USER).
             if self.cfg.pause
                 && self.shutdown.phase() == Phase::Running
-                && (sig == num::TERM || sig == num::INT)
+                && (sig == num::TERM || sig == num::INT || Some(sig) == self.cfg.pdeathsig)
             {
                 log::info!("{} received, stopping", signals::name(sig));
                 let action = self.shutdown.on_main_exit(Instant::now());
@@ -184,17 +215,17 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// `kill(-pgid, sig)` to the main child's group, or `kill(pid, sig)` with `--single-child`,
-    /// by number, so real-time signals take the same path as the classic ones.
-    fn send_to_main(&self, main: Pid, sig: i32) {
-        match self.deliver(main, sig) {
+    /// Sends `sig` (by number, so real-time signals take the same path as the classic ones) to
+    /// the main child's group, or only to the child with `--single-child`; followed by SIGCONT
+    /// if it asks to end and the target is stopped (see `target.rs`).
+    fn send_to_main(&mut self, main: Pid, sig: i32) {
+        let target = if self.cfg.single_child {
+            Target::Process(main)
+        } else {
+            self.main_target(main)
+        };
+        match target::signal(target, sig, || self.main_target_stopped(main)) {
             Ok(()) => {
-                if Signal::try_from(sig).is_ok_and(leftovers::wakes_stopped) {
-                    // A stopped child would hold the stop signal pending until --kill-after or
-                    // the runtime's SIGKILL; CONT lets it act on it now (a running child
-                    // ignores CONT).
-                    let _ = self.deliver(main, num::CONT);
-                }
                 let to = if self.cfg.single_child {
                     "pid"
                 } else {
@@ -202,18 +233,47 @@ impl<'a> Supervisor<'a> {
                 };
                 log::debug!("forwarded {} to {to} {main}", signals::name(sig));
             }
-            Err(e) => log::warn!("failed to forward {} to {main}: {e}", signals::name(sig)),
+            Err(e) => {
+                if let Some(held) = self.forward_failures.allow(Instant::now()) {
+                    log::warn!(
+                        "failed to forward {} to {main}: {e}{}",
+                        signals::name(sig),
+                        held_note(held)
+                    );
+                }
+            }
         }
     }
 
-    /// Sends `sig` to the main child's group, or to its pid with `--single-child`. If the group
-    /// is gone (the child moved to another group or session), the pid still is.
-    fn deliver(&self, main: Pid, sig: i32) -> std::io::Result<()> {
-        if self.cfg.single_child {
-            return crate::sys::kill_raw(main.as_raw(), sig);
+    /// The main child's process group (and the child itself, should it have left it).
+    fn main_target(&self, main: Pid) -> Target<'static> {
+        Target::MainChild {
+            pid: main,
+            group: self.group.unwrap_or(main),
         }
-        crate::sys::kill_raw(-main.as_raw(), sig)
-            .or_else(|_| crate::sys::kill_raw(main.as_raw(), sig))
+    }
+
+    /// Whether the target of a signal to the main child is stopped now: the child itself, by
+    /// its last stop report (waitid; /proc can only veto a report the child outran, e.g. by
+    /// dying of the signal just sent), or with its group, any member by its /proc state.
+    fn main_target_stopped(&mut self, main: Pid) -> bool {
+        match reap::main_child_stop(main) {
+            Some(StopReport::Stopped(sig)) => {
+                log::debug!("main child {main} stopped by {}", sig.as_str());
+                self.main_stopped = true;
+            }
+            Some(StopReport::Continued) => self.main_stopped = false,
+            None => {}
+        }
+        let main_stopped =
+            self.main_stopped && crate::proc::stat(main.as_raw()).is_none_or(|s| s.is_stopped());
+        main_stopped
+            || (!self.cfg.single_child
+                && leftovers::group_has_stopped_member(
+                    self.scope,
+                    self.group.unwrap_or(main),
+                    self.me,
+                ))
     }
 
     fn on_reaped(&mut self, r: Reaped) {
@@ -246,16 +306,42 @@ impl<'a> Supervisor<'a> {
             Action::KillChild => {
                 if let Some(main) = self.main {
                     log::info!("main child still running; sending SIGKILL to its group");
-                    let _ = kill(Pid::from_raw(-main.as_raw()), Signal::SIGKILL);
-                    let _ = kill(main, Signal::SIGKILL);
+                    let _ = target::signal(self.main_target(main), num::KILL, || false);
                 }
             }
-            Action::TermLeftovers => self.signal_leftovers(Signal::SIGTERM),
-            Action::KillLeftovers => self.signal_leftovers(Signal::SIGKILL),
+            Action::TermLeftovers => self.signal_leftovers(num::TERM),
+            Action::KillLeftovers => self.signal_leftovers(num::KILL),
+            Action::GiveUp => self.give_up(),
         }
     }
 
-    fn signal_leftovers(&mut self, sig: Signal) {
+    /// Stops waiting for leftovers that survived SIGKILL for [`KILL_WAIT`], naming them.
+    fn give_up(&mut self) {
+        if self.all_gone() {
+            return; // the last of them went just now
+        }
+        self.gave_up = true;
+        let survivors = leftovers::discover(self.scope, self.me).unwrap_or_default();
+        let mut names: Vec<String> = survivors
+            .iter()
+            .take(SURVIVORS_NAMED)
+            .map(|s| format!("{} ({})", s.pid, s.comm))
+            .collect();
+        if survivors.len() > SURVIVORS_NAMED {
+            names.push(format!("and {} more", survivors.len() - SURVIVORS_NAMED));
+        }
+        log::warn!(
+            "{} process(es) survived SIGKILL for {KILL_WAIT:?} (no permission to signal them, or stuck in the kernel); exiting without them: {}",
+            survivors.len(),
+            if names.is_empty() {
+                "none visible in /proc".to_string()
+            } else {
+                names.join(", ")
+            }
+        );
+    }
+
+    fn signal_leftovers(&mut self, sig: i32) {
         let hit = match leftovers::signal_leftovers(self.scope, sig, self.me) {
             Some(pids) => pids,
             None => {
@@ -269,33 +355,48 @@ impl<'a> Supervisor<'a> {
                 Vec::new()
             }
         };
-        let set = if sig == Signal::SIGKILL {
+        let set = if sig == num::KILL {
             &mut self.killed
         } else {
             &mut self.terminated
         };
         let before = set.len();
         set.extend(hit);
-        if set.len() > before {
-            log::info!(
-                "sent {} to {} leftover process(es)",
-                sig.as_str(),
-                set.len() - before
-            );
+        let new = (set.len() - before) as u64;
+        if new == 0 {
+            return;
+        }
+        if sig != num::KILL {
+            log::info!("sent {} to {new} leftover process(es)", signals::name(sig));
+            return;
+        }
+        // Re-scans after SIGKILL may find new processes each time (a fork loop): one line
+        // per second at most, counting all of them.
+        self.killed_unlogged += new;
+        if self.kill_lines.allow(Instant::now()).is_some() {
+            self.log_kills_held_back();
         }
     }
 
-    fn signal_without_proc(&self, sig: Signal) {
-        let target = match self.scope {
-            Scope::Namespace => Pid::from_raw(-1),
-            // The kernel does not hand out a pid that is still in use as a process group id,
-            // so while the main child's group has members, this reaches only them.
+    /// Logs the leftovers killed since the last such line, if any.
+    fn log_kills_held_back(&mut self) {
+        let n = std::mem::take(&mut self.killed_unlogged);
+        if n > 0 {
+            log::info!("sent SIGKILL to {n} leftover process(es)");
+        }
+    }
+
+    /// Without /proc, the states of leftovers are unknown, so none is woken with SIGCONT: a
+    /// stopped one gets its SIGKILL when the grace runs out.
+    fn signal_without_proc(&self, sig: i32) {
+        let to = match self.scope {
+            Scope::Namespace => Target::Everyone,
             Scope::Descendants(_) => match self.group {
-                Some(group) => Pid::from_raw(-group.as_raw()),
+                Some(group) => Target::Group(group),
                 None => return,
             },
         };
-        let _ = leftovers::kill_and_wake(target, sig);
+        let _ = target::signal(to, sig, || false);
     }
 
     /// Whether every leftover is gone: rein has no child, and as PID 1 nobody else is left in
@@ -307,8 +408,7 @@ impl<'a> Supervisor<'a> {
 
     fn needs_rescan(&self) -> bool {
         match self.shutdown.phase() {
-            Phase::Running => false,
-            Phase::Killing => true,
+            Phase::Running | Phase::Killing { .. } | Phase::GaveUp => false,
             Phase::Draining { .. } => self.no_children,
         }
     }

@@ -1,10 +1,11 @@
-//! Parsers for option values: durations, exit codes, signal rewrites and `USER[:GROUP]`.
+//! Parsers for option values: durations, timeouts, exit codes, signal rewrites, the
+//! parent-death signal and `USER[:GROUP]`.
 //! Pure functions of a string, each returning a message that names the bad input, so the fuzz
 //! and property tests can throw anything at them.
 
 use std::time::Duration;
 
-use crate::signals::{self, Action};
+use crate::signals;
 
 /// Longest duration accepted anywhere: ten years, so deadline arithmetic can never overflow.
 const MAX_DURATION_MS: u64 = 10 * 366 * 24 * 3600 * 1000;
@@ -53,6 +54,35 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_millis(ms))
 }
 
+/// Parses `--timeout`: a duration above zero. A timeout of 0 would stop the program before it
+/// did anything (coreutils `timeout` reads 0 as "no timeout"); either reading surprises
+/// someone, so rein refuses it and no timeout is simply leaving the option out.
+pub fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let d = parse_duration(text)?;
+    if d.is_zero() {
+        return Err(format!(
+            "invalid timeout '{text}' (must be more than 0; leave --timeout out for none)"
+        ));
+    }
+    Ok(d)
+}
+
+/// Parses `--pdeathsig`: any signal rein can act on. KILL would end rein itself and orphan
+/// the program, STOP would stop rein, and CHLD cannot be told apart from a child's exit.
+pub fn parse_pdeathsig(text: &str) -> Result<i32, String> {
+    let sig = signals::parse_signal(text)?;
+    let why = match sig {
+        signals::num::KILL => "would kill rein itself and orphan the program",
+        signals::num::STOP => "would stop rein itself",
+        signals::num::CHLD => "cannot be told apart from a child's exit",
+        _ => return Ok(sig),
+    };
+    Err(format!(
+        "--pdeathsig {} {why}; use TERM, HUP or another signal rein forwards",
+        signals::name(sig)
+    ))
+}
+
 /// Parses an exit code 0..=255.
 pub fn parse_exit_code(text: &str) -> Result<u8, String> {
     let t = text.trim();
@@ -71,7 +101,7 @@ pub fn parse_rewrite(text: &str) -> Result<(i32, Option<i32>), String> {
         format!("invalid rewrite '{text}' (expected FROM:TO, e.g. TERM:QUIT or WINCH:drop)")
     })?;
     let from = signals::parse_signal(from)?;
-    if signals::classify(from) != Action::Forward {
+    if !signals::classify(from).forwards() {
         return Err(format!(
             "invalid rewrite '{text}': rein does not forward {} (only signals it forwards can be rewritten)",
             signals::name(from)
@@ -160,6 +190,8 @@ mod tests {
         assert_eq!(parse_rewrite("SIGWINCH:drop"), Ok((28, None)));
         assert_eq!(parse_rewrite("15:0"), Ok((15, None)));
         assert_eq!(parse_rewrite("TSTP:STOP"), Ok((20, Some(19))));
+        // A fault's number that a process sent is forwarded, so it can be rewritten.
+        assert_eq!(parse_rewrite("SEGV:TERM"), Ok((11, Some(15))));
         for t in [
             "TERM",
             "TERM:",
@@ -167,9 +199,33 @@ mod tests {
             "CHLD:TERM",
             "KILL:TERM",
             "TERM:NOPE",
-            "SEGV:TERM",
+            "STOP:TERM",
         ] {
             assert!(parse_rewrite(t).is_err(), "{t}");
+        }
+    }
+
+    #[test]
+    fn timeouts_are_above_zero() {
+        assert_eq!(parse_timeout("1ms"), Ok(Duration::from_millis(1)));
+        for t in ["0", "0s", "0.0001", "x"] {
+            assert!(parse_timeout(t).is_err(), "{t}");
+        }
+    }
+
+    #[test]
+    fn pdeathsig_refuses_the_signals_rein_cannot_act_on() {
+        assert_eq!(parse_pdeathsig("TERM"), Ok(15));
+        assert_eq!(parse_pdeathsig("SEGV"), Ok(11));
+        assert_eq!(parse_pdeathsig("RTMAX"), Ok(64));
+        for (t, name) in [
+            ("KILL", "SIGKILL"),
+            ("9", "SIGKILL"),
+            ("sigstop", "SIGSTOP"),
+            ("CLD", "SIGCHLD"),
+        ] {
+            let e = parse_pdeathsig(t).expect_err(t);
+            assert!(e.contains(name), "{e}");
         }
     }
 

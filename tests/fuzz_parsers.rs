@@ -24,7 +24,8 @@ use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 use rein::account::resolve_in;
 use rein::cli::{self, Parsed};
-use rein::leftovers::parse_stat;
+use rein::options::{self, OPTIONS};
+use rein::proc::parse_stat;
 use rein::signals::{self, MAX_SIGNAL, parse_signal};
 use rein::values::{parse_duration, parse_exit_code, parse_rewrite, parse_user_spec};
 
@@ -78,70 +79,45 @@ fn value_text() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Every spelling of every option in rein's table (`-c`, `--grace`, `--grace=`), plus words
+/// that look like options but are not: drawn from the table, so a new option is fuzzed too.
+fn spellings() -> Vec<String> {
+    let mut v = vec![
+        "--".to_string(),
+        "-".into(),
+        "--bogus".into(),
+        "-Z".into(),
+        "-cvt2s".into(),
+        "-vv".into(),
+        "--=".into(),
+    ];
+    for o in OPTIONS {
+        v.push(format!("--{}", o.long));
+        v.push(format!("--{}=", o.long));
+        if let Some(c) = o.short {
+            v.push(format!("-{}", char::from(c)));
+            v.push(format!("-P{}", char::from(c)));
+        }
+    }
+    v
+}
+
 /// One command-line word: a known option spelling, a value, or arbitrary bytes.
 fn arg() -> impl Strategy<Value = OsString> {
-    const OPTS: &[&str] = &[
-        "-c",
-        "-t",
-        "-k",
-        "-T",
-        "-r",
-        "-e",
-        "-p",
-        "-P",
-        "-u",
-        "-v",
-        "-vv",
-        "-h",
-        "-V",
-        "--",
-        "-",
-        "--grace",
-        "--grace=",
-        "--kill-after",
-        "--timeout",
-        "--timeout-signal",
-        "--rewrite",
-        "--exit-zero",
-        "--exit-zero-on-stop",
-        "--pdeathsig",
-        "--pause",
-        "--pause=1",
-        "--user",
-        "--status-file",
-        "--status-file=",
-        "--verbose",
-        "--help",
-        "--version",
-        "--bogus",
-        "-Z",
-        "-cvt2s",
-        "-t",
-        "--=",
-    ];
+    let opts = spellings();
     prop_oneof![
-        3 => proptest::sample::select(OPTS).prop_map(OsString::from),
+        3 => proptest::sample::select(opts.clone()).prop_map(OsString::from),
         3 => value_text().prop_map(OsString::from),
         2 => bytes(12).prop_map(OsString::from_vec),
-        1 => (proptest::sample::select(OPTS), value_text())
+        1 => (proptest::sample::select(opts), value_text())
             .prop_map(|(o, v)| OsString::from(format!("{o}{v}"))),
     ]
 }
 
-const ENV_VARS: [&str; 12] = [
-    "REIN_SINGLE_CHILD",
-    "REIN_GRACE",
-    "REIN_KILL_AFTER",
-    "REIN_TIMEOUT",
-    "REIN_TIMEOUT_SIGNAL",
-    "REIN_REWRITE",
-    "REIN_EXIT_ZERO",
-    "REIN_EXIT_ZERO_ON_STOP",
-    "REIN_PDEATHSIG",
-    "REIN_PAUSE",
-    "REIN_USER",
-    "REIN_STATUS_FILE",
-];
+/// Every variable rein reads, from the table (REIN_LOG included).
+fn env_vars() -> Vec<&'static str> {
+    options::variables().collect()
+}
 
 /// An environment: for each `REIN_*` variable, unset, a value-like string, or raw bytes.
 fn env() -> impl Strategy<Value = Vec<Option<OsString>>> {
@@ -152,12 +128,12 @@ fn env() -> impl Strategy<Value = Vec<Option<OsString>>> {
         1 => proptest::sample::select(&["1", "0", "yes", "", "TERM:QUIT,WINCH:drop", "143,1"][..])
             .prop_map(|s| Some(OsString::from(s))),
     ];
-    proptest::collection::vec(one, ENV_VARS.len())
+    proptest::collection::vec(one, env_vars().len())
 }
 
 fn lookup(env: &[Option<OsString>]) -> impl Fn(&str) -> Option<OsString> + '_ {
     move |k| {
-        ENV_VARS
+        env_vars()
             .iter()
             .position(|v| *v == k)
             .and_then(|i| env[i].clone())
@@ -185,15 +161,61 @@ fn cli_parse_never_panics_and_only_accepts_consistent_configs() {
                         prop_assert!(to.is_none_or(|t| (1..=MAX_SIGNAL).contains(&t)));
                     }
                     prop_assert!(cfg.pdeathsig.is_none_or(|s| (1..=MAX_SIGNAL).contains(&s)));
+                    // Combinations that cannot apply never parse.
+                    prop_assert!(cfg.timeout.is_none_or(|t| !t.is_zero()));
+                    prop_assert!(cfg.pdeathsig.is_none_or(|s| ![9, 17, 19].contains(&s)));
+                    prop_assert!(cfg.pdeathsig.is_none_or(|s| cfg.rewrite(s).is_some()));
+                    if cfg.pause {
+                        prop_assert!(!cfg.single_child && !cfg.exit_zero_on_stop);
+                        prop_assert!(cfg.kill_after.is_none() && cfg.timeout.is_none());
+                        prop_assert!(cfg.rewrites.is_empty() && cfg.exit_zero.is_empty());
+                        prop_assert!(cfg.user.is_none());
+                    }
                     // The command is a suffix of argv, unchanged.
                     prop_assert!(args.ends_with(&cfg.command));
                 }
                 Ok(Parsed::Help | Parsed::Version) => {}
-                Err(e) => prop_assert!(!e.is_empty()),
+                Err(e) => prop_assert!(!e.is_empty() && !e.contains('\n')),
             }
             Ok(())
         },
     );
+}
+
+/// An environment entry: one of rein's names (perhaps with a value, perhaps without `=`),
+/// something close to one, or noise.
+fn env_entry() -> impl Strategy<Value = Vec<u8>> {
+    let names: Vec<&'static str> = env_vars();
+    prop_oneof![
+        3 => (proptest::sample::select(names.clone()), bytes(6), any::<bool>()).prop_map(
+            |(n, v, eq)| {
+                let mut e = n.as_bytes().to_vec();
+                if eq {
+                    e.push(b'=');
+                }
+                e.extend(v);
+                e
+            }
+        ),
+        2 => (proptest::sample::select(names), bytes(4)).prop_map(|(n, pre)| {
+            let mut e = pre;
+            e.extend_from_slice(n.as_bytes());
+            e.push(b'=');
+            e
+        }),
+        2 => "REIN_[A-Z_]{0,20}=?[a-z0-9]{0,4}".prop_map(String::into_bytes),
+        1 => bytes(16),
+    ]
+}
+
+#[test]
+fn the_child_environment_loses_exactly_the_variables_rein_reads() {
+    check("env_consumed", env_entry(), |e| {
+        let name = e.split(|&b| b == b'=').next().unwrap_or_default();
+        let ours = e.contains(&b'=') && env_vars().iter().any(|v| v.as_bytes() == name);
+        prop_assert_eq!(options::is_reins_variable(&e), ours, "{}", e.escape_ascii());
+        Ok(())
+    });
 }
 
 #[test]
@@ -353,7 +375,7 @@ fn rewrites_never_panic_and_valid_ones_stay_in_range() {
         "rewrite_valid",
         (1..=MAX_SIGNAL, 0..=MAX_SIGNAL, any::<u8>(), any::<u8>()),
         |(from, to, s1, s2)| {
-            let forwarded = signals::classify(from) == signals::Action::Forward;
+            let forwarded = signals::classify(from).forwards();
             let to_text = if to == 0 {
                 if s2 % 2 == 0 {
                     "drop".into()
@@ -647,27 +669,36 @@ fn a_group_planted_among_junk_is_always_found() {
 #[test]
 fn stat_lines_never_panic_and_well_formed_ones_parse() {
     check("parse_stat_any", any::<String>(), |t| {
-        let _ = parse_stat(&t);
+        let _ = parse_stat(t.as_bytes());
         Ok(())
     });
     check("parse_stat_bytes", bytes(64), |b| {
-        let _ = parse_stat(&String::from_utf8_lossy(&b));
+        let _ = parse_stat(&b);
         Ok(())
     });
-    // The kernel's comm is up to 15 bytes of anything but NUL: spaces and parentheses included.
+    // The kernel's comm is up to 15 bytes of anything but NUL (not necessarily UTF-8): spaces,
+    // parentheses and newlines included.
     check(
         "parse_stat_valid",
         (
             1..=i32::MAX,
-            "[^\u{0}]{0,15}",
+            proptest::collection::vec(1u8..=255, 0..=15),
             proptest::sample::select(&["R", "S", "D", "Z", "T", "t", "X", "I"][..]),
             0..=i32::MAX,
+            0..=i32::MAX,
         ),
-        |(pid, comm, state, ppid)| {
-            let text = format!("{pid} ({comm}) {state} {ppid} {pid} {pid} 0 -1 4194560 97 0 0 0\n");
-            let e = parse_stat(&text).ok_or_else(|| TestCaseError::fail(text.clone()))?;
-            prop_assert_eq!((e.pid, e.ppid), (pid, ppid));
-            prop_assert_eq!(e.zombie, state == "Z" || state == "X");
+        |(pid, comm, state, ppid, pgrp)| {
+            let mut line = format!("{pid} (").into_bytes();
+            line.extend_from_slice(&comm);
+            line.extend_from_slice(
+                format!(") {state} {ppid} {pgrp} {pid} 0 -1 4194560 97 0 0 0\n").as_bytes(),
+            );
+            let e = parse_stat(&line)
+                .ok_or_else(|| TestCaseError::fail(String::from_utf8_lossy(&line).into_owned()))?;
+            prop_assert_eq!((e.pid, e.ppid, e.pgrp), (pid, ppid, pgrp));
+            prop_assert_eq!(e.comm.as_bytes(), &comm[..]);
+            prop_assert_eq!(e.is_zombie(), state == "Z" || state == "X");
+            prop_assert_eq!(e.is_stopped(), state == "T");
             Ok(())
         },
     );

@@ -80,7 +80,7 @@ pub fn prefix() -> String {
 }
 
 fn build_fixture() -> Result<Fixture, String> {
-    let rein = static_rein()?;
+    let rein = static_rein_path()?;
     let busybox = static_busybox()?;
     let stamp = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -92,7 +92,7 @@ fn build_fixture() -> Result<Fixture, String> {
     let copy = |from: &Path, to: &str| {
         fs::copy(from, context.join(to)).map_err(|e| format!("copy {}: {e}", from.display()))
     };
-    copy(&rein, "rein")?;
+    copy(rein, "rein")?;
     copy(&busybox, "busybox")?;
     // Nothing can be pulled, so the image starts from scratch: rein, a static busybox for the
     // shell and tools the test programs use, and a /tmp for their marker files.
@@ -115,6 +115,15 @@ fn build_fixture() -> Result<Fixture, String> {
         rein.display()
     ));
     Ok(Fixture { image })
+}
+
+/// The static rein binary the test image holds (built once per test run), for tests that put
+/// rein into an image or an engine of their own.
+pub fn static_rein_path() -> Result<&'static Path, String> {
+    static REIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    REIN.get_or_init(static_rein)
+        .as_deref()
+        .map_err(Clone::clone)
 }
 
 /// The static rein binary: `REIN_STATIC_BIN`, or what `scripts/build-static.sh` builds.
@@ -145,7 +154,7 @@ fn static_rein() -> Result<PathBuf, String> {
 
 /// `/bin/busybox` from Debian's busybox-static, installed with apt-get if missing (CI starts
 /// from a fresh machine). A dynamically linked busybox would not run in a scratch image.
-fn static_busybox() -> Result<PathBuf, String> {
+pub fn static_busybox() -> Result<PathBuf, String> {
     let path = PathBuf::from("/bin/busybox");
     if !is_static_elf(&path) {
         say("docker tests: no static /bin/busybox; installing busybox-static");
@@ -205,27 +214,32 @@ fn is_static_elf(path: &Path) -> bool {
     (0..usize::from(phnum)).all(|i| u16_at(phoff + i * usize::from(phentsize)) != Some(PT_INTERP))
 }
 
-/// Removes `image` when the test process exits, whether tests passed or failed. The image is
-/// shared by all tests, so no single test's guard can own it; libtest ends the process with
+/// Removes `image` when the test process exits, whether tests passed or failed. An image may
+/// be shared by many tests, so no single test's guard can own it; libtest ends the process with
 /// `exit()` in both cases, which runs `atexit` handlers.
 #[allow(unsafe_code)]
-fn remove_image_at_exit(image: &str) {
-    static IMAGE: OnceLock<String> = OnceLock::new();
+pub fn remove_image_at_exit(image: &str) {
+    static IMAGES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
     extern "C" fn remove() {
-        if let Some(image) = IMAGE.get() {
+        let images = IMAGES.lock().map(|v| v.clone()).unwrap_or_default();
+        for image in images {
             let _ = Command::new("docker")
-                .args(["rmi", "-f", image])
+                .args(["rmi", "-f", &image])
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .status();
         }
     }
-    if IMAGE.set(image.to_owned()).is_ok() {
+    let Ok(mut images) = IMAGES.lock() else {
+        return;
+    };
+    if images.is_empty() {
         // SAFETY: `remove` is a plain `extern "C" fn()` that lives for the whole program, which
-        // is all atexit(3) requires; it only reads a OnceLock and runs a command.
+        // is all atexit(3) requires; it only reads a static list and runs commands.
         let _ = unsafe { nix::libc::atexit(remove) };
     }
+    images.push(image.to_owned());
 }
 
 /// The outcome of one `docker` command.
@@ -261,10 +275,23 @@ impl Run {
 /// Runs `docker ARGS...` to completion (or fails the test after [`COMMAND_DEADLINE`]).
 #[track_caller]
 pub fn docker(args: &[&str]) -> Run {
-    let command = format!("docker {}", args.join(" "));
+    let mut cmd = Command::new("docker");
+    cmd.args(args);
+    run_command(cmd)
+}
+
+/// Runs any prepared command (another engine's client, `docker-compose`) the way [`docker`]
+/// runs the docker client: stdin closed, output collected, failing the test after
+/// [`COMMAND_DEADLINE`].
+#[track_caller]
+pub fn run_command(mut cmd: Command) -> Run {
+    let command = std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy())
+        .collect::<Vec<_>>()
+        .join(" ");
     let start = Instant::now();
-    let child = Command::new("docker")
-        .args(args)
+    let child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -490,4 +517,10 @@ fn parse_stat_finds_the_state_after_the_last_parenthesis() {
     let p = parse_stat("42 (a) b) Z 1 42 42 0 -1").unwrap();
     assert_eq!((p.pid, p.comm.as_str(), p.state), (42, "a) b", 'Z'));
     assert!(parse_stat("garbage").is_none());
+}
+
+/// Whether `REIN_REQUIRE_TOOLS=1` (CI): the engines and programs beyond the docker engine
+/// (podman, docker-compose, kubernetes-validate) must run, so a skip becomes a failure.
+pub fn tools_required() -> bool {
+    std::env::var_os("REIN_REQUIRE_TOOLS").is_some_and(|v| v == "1")
 }

@@ -1,6 +1,6 @@
 //! Every option's `REIN_*` twin has an effect, and a flag wins over its variable; bad values
-//! from variables and the flags not covered in exit_status.rs give one line and 125 before the
-//! child runs. Runs are plain processes: option parsing does not depend on being PID 1.
+//! from variables (and values or combinations that cannot apply) and the flags not covered in
+//! exit_status.rs give one line and 125 before the child runs. Runs are plain processes: option parsing does not depend on being PID 1.
 //! (`REIN_PDEATHSIG` is in pdeathsig.rs, which needs a parent to kill.)
 
 use std::path::PathBuf;
@@ -317,6 +317,19 @@ fn bad_values_give_one_line_and_125_before_the_child_runs() {
             "REIN_EXIT_ZERO_ON_STOP",
         ),
         (Some(("REIN_PDEATHSIG", "99")), &[], "REIN_PDEATHSIG"),
+        // Values that parse but cannot apply are refused the same way.
+        (Some(("REIN_PDEATHSIG", "KILL")), &[], "REIN_PDEATHSIG=KILL"),
+        (Some(("REIN_TIMEOUT", "0")), &[], "REIN_TIMEOUT=0"),
+        (
+            Some(("REIN_TIMEOUT_SIGNAL", "INT")),
+            &[],
+            "--timeout-signal has no effect without --timeout (from REIN_TIMEOUT_SIGNAL=INT)",
+        ),
+        (
+            Some(("REIN_REWRITE", "HUP:drop")),
+            &["-p", "HUP"],
+            "REIN_REWRITE=HUP:drop",
+        ),
         (Some(("REIN_SINGLE_CHILD", "2")), &[], "REIN_SINGLE_CHILD"),
         (Some(("REIN_USER", "a:b:c")), &[], "REIN_USER"),
         (

@@ -32,7 +32,7 @@ mod idle;
 mod logging;
 // Terminal: the child gets the foreground (Ctrl-C, sh -i); a background rein leaves it alone.
 mod tty;
-// Stopped processes still end on TERM: rein follows it with CONT.
+// Stopped processes still end on TERM: rein adds a CONT, for stopped targets only.
 mod stopped;
 // The grace period: leftovers get TERM, then KILL; setsid'd and double-forked ones too.
 mod shutdown;

@@ -12,9 +12,15 @@ use crate::harness::{
 /// The main child: start `$LEFTOVER` in the background, exit 3 when stdin closes.
 const MAIN: &str = r#"sh -c "$LEFTOVER" & read x; exit 3"#;
 
-/// Traps TERM and takes a moment in the handler before writing `$OUT`.
-const OBEYS: &str =
-    r#"trap 'sleep 0.3; echo done > "$OUT"; exit 0' TERM; sleep 1000 & echo ready $$; wait"#;
+/// Traps TERM and takes a moment in the handler before writing `$OUT`. Its `sleep 1000` gets
+/// the SIGTERM too, so "ready" waits until that `sleep` has exec'd: until then it is a forked
+/// copy of this shell, whose handler for the trapped TERM would swallow the signal (exec then
+/// resets it), and the `sleep` would survive until the grace ran out.
+const OBEYS: &str = r#"trap 'sleep 0.3; echo done > "$OUT"; exit 0' TERM
+    s=$(readlink -f "$(command -v sleep)")
+    sleep 1000 & p=$!
+    until [ "$(readlink /proc/$p/exe)" = "$s" ]; do :; done
+    echo ready $$; wait"#;
 
 /// Ignores TERM.
 const IGNORES: &str = r#"trap '' TERM; echo ready $$; exec sleep 1000"#;

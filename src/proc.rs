@@ -1,0 +1,444 @@
+//! Everything rein reads from `/proc`, read as bytes.
+//!
+//! Nothing in `/proc` is trusted to be text. A process names itself: its command name is the
+//! first 15 bytes of the file it executed or of `prctl(PR_SET_NAME)` (or a write to
+//! `/proc/PID/comm`), any byte but NUL, so it may hold half a UTF-8 character, spaces,
+//! parentheses and newlines. A reader that insists on UTF-8, or splits the stat line at the
+//! first `)` or space, makes such a process invisible or misreads its state; a leftover rein
+//! cannot see is one it never signals and waits for forever. So every reader here takes bytes,
+//! and the command name is kept as bytes, escaped only when it is logged.
+//!
+//! The files read: `/proc/PID/stat` (pid, name, state, parent, process group), the pid
+//! directories of `/proc`, `/proc/PID/task/TID/children`, `/proc/self` and `/proc/self/fd`.
+//!
+//! # References
+//! - <https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html>
+//! - <https://man7.org/linux/man-pages/man5/proc_pid_task.5.html> (`children`)
+
+use std::fmt;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+
+/// The longest command name the kernel shows in `/proc/PID/stat`: 15 bytes for a process, up
+/// to 63 for some kernel threads. Longer names are cut here (they are only ever logged).
+const COMM_MAX: usize = 64;
+
+/// A command name as the kernel shows it: bytes, not text.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Comm {
+    bytes: [u8; COMM_MAX],
+    len: u8,
+}
+
+impl Comm {
+    /// A name from raw bytes (cut at [`COMM_MAX`]).
+    pub fn new(raw: &[u8]) -> Self {
+        let mut bytes = [0u8; COMM_MAX];
+        let n = raw.len().min(COMM_MAX);
+        bytes[..n].copy_from_slice(&raw[..n]);
+        Self {
+            bytes,
+            len: u8::try_from(n).unwrap_or(u8::MAX),
+        }
+    }
+
+    /// The name's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+/// Printable ASCII as itself, anything else (and `\`) as `\xNN`, so a name can neither break a
+/// log line nor pass for another one.
+impl fmt::Display for Comm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for &b in self.as_bytes() {
+            if b.is_ascii_graphic() && b != b'\\' || b == b' ' {
+                write!(f, "{}", char::from(b))?;
+            } else {
+                write!(f, "\\x{b:02x}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Comm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "\"{self}\"")
+    }
+}
+
+/// The fields rein uses from one `/proc/PID/stat` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    /// The process's pid.
+    pub pid: i32,
+    /// Its command name.
+    pub comm: Comm,
+    /// Its state letter: `R`, `S`, `D`, `T` (stopped), `t` (tracing stop), `Z`, `X`, ...
+    pub state: u8,
+    /// Its parent's pid (0 if the parent is outside rein's PID namespace).
+    pub ppid: i32,
+    /// Its process group.
+    pub pgrp: i32,
+}
+
+impl Stat {
+    /// It has exited and only waits to be reaped (`Z`), or is being removed (`X`).
+    pub fn is_zombie(&self) -> bool {
+        matches!(self.state, b'Z' | b'X')
+    }
+
+    /// It is stopped by a signal (`T`): it acts on nothing but SIGKILL and SIGCONT. A tracing
+    /// stop (`t`) is not: its tracer resumes it, and a SIGCONT would only be reported to the
+    /// tracer as one more signal.
+    pub fn is_stopped(&self) -> bool {
+        self.state == b'T'
+    }
+}
+
+/// Parses a `/proc/PID/stat` line. The name sits between the first `(` and the *last* `)`:
+/// it may itself hold `)`, spaces and newlines, but the fields after it are numbers and one
+/// state letter, so the last `)` is the name's end.
+pub fn parse_stat(line: &[u8]) -> Option<Stat> {
+    let open = line.iter().position(|&b| b == b'(')?;
+    let close = line.iter().rposition(|&b| b == b')')?;
+    if close < open {
+        return None;
+    }
+    let pid = parse_pid(trim_spaces(&line[..open]))?;
+    let mut rest = line[close + 1..]
+        .split(|b| b.is_ascii_whitespace())
+        .filter(|f| !f.is_empty());
+    let state = match rest.next()? {
+        [s] => *s,
+        _ => return None,
+    };
+    let ppid = parse_pid(rest.next()?)?;
+    let pgrp = parse_pid(rest.next()?)?;
+    Some(Stat {
+        pid,
+        comm: Comm::new(&line[open + 1..close]),
+        state,
+        ppid,
+        pgrp,
+    })
+}
+
+/// A non-negative decimal number that fits a pid, from bytes: digits only (no sign, no
+/// spaces), since everything rein parses is written by the kernel in exactly that form.
+pub fn parse_pid(digits: &[u8]) -> Option<i32> {
+    if digits.is_empty() || digits.len() > 10 {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + i64::from(d - b'0');
+    }
+    i32::try_from(n).ok()
+}
+
+fn trim_spaces(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| *c != b' ').unwrap_or(b.len());
+    let end = b.iter().rposition(|c| *c != b' ').map_or(start, |e| e + 1);
+    &b[start..end.max(start)]
+}
+
+/// Reads `/proc/PID/stat`, or `None` if the process is gone (or the line is malformed).
+///
+/// One `open` and one `read` into a stack buffer: a scan reads one of these per process, and
+/// `read_to_string`'s growing reads and musl's extra `fcntl` for close-on-exec cost five
+/// system calls more each. No close-on-exec is needed: the descriptor is closed before this
+/// returns, and rein execs nothing after its spawn. A line longer than the buffer is cut in
+/// its trailing numbers, after every field rein uses.
+pub fn stat(pid: i32) -> Option<Stat> {
+    let mut path = PathBuf::new();
+    path.push(b"/proc/");
+    path.push_number(pid);
+    path.push(b"/stat");
+    let fd = nix::fcntl::open(
+        path.as_bytes(),
+        nix::fcntl::OFlag::O_RDONLY,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ok()?;
+    let mut buf = [0u8; 1024];
+    let n = nix::unistd::read(&fd, &mut buf).ok()?;
+    parse_stat(&buf[..n])
+}
+
+/// Every pid directory in `/proc` (the numeric names; everything else is skipped), or `None`
+/// if `/proc` cannot be listed.
+pub fn pids() -> Option<impl Iterator<Item = i32>> {
+    numeric_entries("/proc")
+}
+
+/// The children of every thread of `pid`, appended to `out`, from
+/// `/proc/PID/task/TID/children`. A process (or thread) that is gone has no children.
+///
+/// `Err(Missing)` when a live thread has no `children` file: the kernel lacks
+/// `CONFIG_PROC_CHILDREN`.
+pub fn children(pid: i32, out: &mut Vec<i32>) -> Result<(), Missing> {
+    let mut dir = PathBuf::new();
+    dir.push(b"/proc/");
+    dir.push_number(pid);
+    dir.push(b"/task/");
+    let Some(tasks) = numeric_entries(dir.as_os_str()) else {
+        return Ok(());
+    };
+    for tid in tasks {
+        let mut path = dir.clone();
+        path.push_number(tid);
+        let task = path.clone();
+        path.push(b"/children");
+        if read_numbers(&path, out) == Err(nix::errno::Errno::ENOENT)
+            && fs::metadata(task.as_os_str()).is_ok()
+        {
+            return Err(Missing);
+        }
+    }
+    Ok(())
+}
+
+/// Appends the whitespace-separated numbers in the file at `path` to `out`, reading through a
+/// stack buffer: the usual `children` file is empty or short, and a long one (20,000 children)
+/// is read in pieces without a growing allocation. Anything that is not a number is skipped.
+fn read_numbers(path: &PathBuf, out: &mut Vec<i32>) -> nix::Result<()> {
+    let fd = nix::fcntl::open(
+        path.as_bytes(),
+        nix::fcntl::OFlag::O_RDONLY,
+        nix::sys::stat::Mode::empty(),
+    )?;
+    let mut buf = [0u8; 4096];
+    // The number being read, which may continue in the next piece; None after a non-digit.
+    let mut current: Option<i64> = None;
+    let mut valid = true;
+    loop {
+        let n = match nix::unistd::read(&fd, &mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        };
+        for &b in &buf[..n] {
+            if b.is_ascii_digit() {
+                let v = current.unwrap_or(0) * 10 + i64::from(b - b'0');
+                valid &= v <= i64::from(i32::MAX);
+                current = Some(v.min(i64::from(i32::MAX) + 1));
+            } else if b.is_ascii_whitespace() {
+                if let Some(v) = current.take().filter(|_| valid) {
+                    out.extend(i32::try_from(v).ok().filter(|&p| p > 0));
+                }
+                valid = true;
+            } else {
+                valid = false;
+            }
+        }
+    }
+    if let Some(v) = current.filter(|_| valid) {
+        out.extend(i32::try_from(v).ok().filter(|&p| p > 0));
+    }
+    Ok(())
+}
+
+/// The kernel does not provide `/proc/PID/task/TID/children`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Missing;
+
+/// Whether `/proc` shows rein's own PID namespace: `/proc/self` names the caller by its pid in
+/// the namespace the procfs was mounted for. `unshare --pid --fork` without `--mount-proc`
+/// leaves the parent namespace's procfs in place, whose pids mean other processes (or none) in
+/// rein's namespace.
+pub fn is_ours() -> bool {
+    fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| parse_pid(p.as_os_str().as_bytes()))
+        .and_then(|p| u32::try_from(p).ok())
+        == Some(std::process::id())
+}
+
+/// rein's open descriptors, from `/proc/self/fd` (the listing's own descriptor included), or
+/// `None` if that directory cannot be read.
+pub fn own_fds() -> Option<Vec<i32>> {
+    Some(numeric_entries("/proc/self/fd")?.collect())
+}
+
+/// The entries of `dir` whose names are decimal numbers, as numbers.
+fn numeric_entries(dir: impl AsRef<std::path::Path>) -> Option<impl Iterator<Item = i32>> {
+    Some(
+        fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .filter_map(|e| parse_pid(e.file_name().as_bytes())),
+    )
+}
+
+/// A path built from bytes and numbers without going through `format!` and UTF-8.
+#[derive(Debug, Clone, Default)]
+struct PathBuf(Vec<u8>);
+
+impl PathBuf {
+    fn new() -> Self {
+        Self(Vec::with_capacity(48))
+    }
+
+    fn push(&mut self, part: &[u8]) {
+        self.0.extend_from_slice(part);
+    }
+
+    fn push_number(&mut self, n: i32) {
+        let mut digits = [0u8; 12];
+        let mut i = digits.len();
+        let mut v = n.unsigned_abs();
+        loop {
+            i -= 1;
+            digits[i] = b'0' + u8::try_from(v % 10).unwrap_or(0);
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        if n < 0 {
+            i -= 1;
+            digits[i] = b'-';
+        }
+        self.0.extend_from_slice(&digits[i..]);
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    fn as_os_str(&self) -> &std::ffi::OsStr {
+        std::ffi::OsStr::from_bytes(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat_line(comm: &[u8], rest: &str) -> Vec<u8> {
+        let mut l = b"4242 (".to_vec();
+        l.extend_from_slice(comm);
+        l.extend_from_slice(b") ");
+        l.extend_from_slice(rest.as_bytes());
+        l
+    }
+
+    #[test]
+    fn names_of_any_bytes_parse_and_keep_their_bytes() {
+        let names: &[&[u8]] = &[
+            b"sh",
+            b"aaaaaaaaaaaaaa\xc3",
+            b"\xff\xfe\xfd",
+            b"x) Z 1 1 (y",
+            b"a\nb) c",
+            b") (",
+            b"",
+            b" ",
+            b"((((",
+            b"))))",
+        ];
+        for name in names {
+            let s = parse_stat(&stat_line(name, "S 7 9 9 0 -1 4194560\n")).unwrap();
+            assert_eq!(s.comm.as_bytes(), *name, "{name:?}");
+            assert_eq!((s.pid, s.state, s.ppid, s.pgrp), (4242, b'S', 7, 9));
+        }
+    }
+
+    #[test]
+    fn states_are_told_apart() {
+        let st = |state: &str| parse_stat(&stat_line(b"p", &format!("{state} 1 1"))).unwrap();
+        assert!(st("Z").is_zombie() && st("X").is_zombie() && !st("S").is_zombie());
+        assert!(st("T").is_stopped());
+        assert!(!st("t").is_stopped(), "a tracing stop is the tracer's");
+        assert!(!st("S").is_stopped() && !st("D").is_stopped());
+    }
+
+    #[test]
+    fn malformed_lines_are_rejected() {
+        for bad in [
+            &b""[..],
+            b"garbage",
+            b"42 (sh",
+            b"42 sh) S 1 1",
+            b") 42 ( S 1 1",
+            b"42 (sh) S",
+            b"42 (sh) S 1",
+            b"42 (sh) SS 1 1",
+            b"-42 (sh) S 1 1",
+            b"42 (sh) S -1 1",
+            b"99999999999 (sh) S 1 1",
+            b"4\xff2 (sh) S 1 1",
+        ] {
+            assert_eq!(parse_stat(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn numbers_are_digits_only_and_fit_a_pid() {
+        assert_eq!(parse_pid(b"0"), Some(0));
+        assert_eq!(parse_pid(b"2147483647"), Some(i32::MAX));
+        assert_eq!(parse_pid(b"2147483648"), None);
+        for bad in [&b""[..], b"+1", b"-1", b" 1", b"1 ", b"1a", b"\xd9\xa1"] {
+            assert_eq!(parse_pid(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_escaped_for_logs() {
+        assert_eq!(Comm::new(b"sleep").to_string(), "sleep");
+        assert_eq!(Comm::new(b"a b").to_string(), "a b");
+        assert_eq!(
+            Comm::new(b"aaaaaaaaaaaaaa\xc3").to_string(),
+            "aaaaaaaaaaaaaa\\xc3"
+        );
+        assert_eq!(Comm::new(b"x\ny\\").to_string(), "x\\x0ay\\x5c");
+        assert_eq!(Comm::new(&[b'a'; 100]).as_bytes().len(), COMM_MAX);
+    }
+
+    #[test]
+    fn paths_are_built_from_numbers() {
+        let mut p = PathBuf::new();
+        p.push(b"/proc/");
+        p.push_number(0);
+        p.push(b"/");
+        p.push_number(i32::MAX);
+        p.push(b"/");
+        p.push_number(-17);
+        assert_eq!(p.as_bytes(), b"/proc/0/2147483647/-17");
+    }
+
+    #[test]
+    fn numbers_are_read_across_pieces_and_junk_is_skipped() {
+        let path = std::env::temp_dir().join(format!("rein-proc-{}", std::process::id()));
+        let mut text: Vec<u8> = (1..=3000)
+            .flat_map(|n| format!("{n} ").into_bytes())
+            .collect();
+        text.extend_from_slice(b"x12 12x 0 99999999999 \xff 42");
+        fs::write(&path, &text).unwrap();
+        let mut p = PathBuf::new();
+        p.push(path.as_os_str().as_bytes());
+        let mut out = Vec::new();
+        read_numbers(&p, &mut out).unwrap();
+        let _ = fs::remove_file(&path);
+        let mut want: Vec<i32> = (1..=3000).collect();
+        want.push(42);
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn our_own_entry_reads_back() {
+        let me = i32::try_from(std::process::id()).unwrap();
+        let s = stat(me).unwrap();
+        assert_eq!(s.pid, me);
+        assert!(!s.is_zombie());
+        assert!(pids().unwrap().any(|p| p == me));
+        assert!(own_fds().unwrap().contains(&0) || own_fds().unwrap().contains(&1));
+    }
+}
