@@ -73,10 +73,12 @@ fn pause_holder_reaps_orphans_of_joined_containers_and_stops_them_cleanly() {
         "holder logs:\n{}",
         holder.logs()
     );
-    // Well under the holder's 5 s grace: everyone ended on SIGTERM, nobody needed SIGKILL.
+    // Everyone ended on SIGTERM, nobody needed SIGKILL: the exit codes show it (137 would be
+    // the grace's or docker's SIGKILL). The time is only bounded by docker's own timeout,
+    // since on a loaded machine the engine alone can take seconds to stop a container.
     assert!(
-        stop.elapsed < Duration::from_secs(3),
-        "took {:?}",
+        stop.elapsed < Duration::from_secs(10),
+        "docker waited out its timeout: {:?}",
         stop.elapsed
     );
     assert_eq!(app.wait_exited(), 0, "app logs:\n{}", app.logs());

@@ -5,6 +5,11 @@
 //!
 //! Each case runs the same program with and without rein. Measured on the development machine
 //! (engine 20.10, fuse-overlayfs): about 0.1 s with rein, about 2.2 s without (`-t 2`).
+//!
+//! With rein, the tests assert the exit status (the trap's 0, or 143 for death by SIGTERM,
+//! never docker's SIGKILL 137) and that `docker stop` returned before its timeout, not a
+//! fixed second: on a loaded machine the engine alone (client, daemon, runtime, overlay
+//! teardown) has taken 1.5-1.9 s to stop a container whose program ended at once.
 
 use std::time::Duration;
 
@@ -50,11 +55,11 @@ fn stop_with_rein_runs_the_trap_at_once() {
     else {
         return;
     };
-    assert!(
-        elapsed < Duration::from_secs(1),
-        "took {elapsed:?}; logs:\n{logs}"
-    );
     assert_eq!(code, 0, "the trap exits 0; logs:\n{logs}");
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "docker waited out its timeout: {elapsed:?}; logs:\n{logs}"
+    );
     assert!(
         logs.contains("trap: TERM"),
         "the trap did not run; logs:\n{logs}"
@@ -85,11 +90,11 @@ fn stop_with_rein_ends_a_program_without_a_handler() {
     let Some((elapsed, code, logs)) = stop(name, &cmd, "10") else {
         return;
     };
-    assert!(
-        elapsed < Duration::from_secs(1),
-        "took {elapsed:?}; logs:\n{logs}"
-    );
     assert_eq!(code, 128 + 15, "expected death by SIGTERM; logs:\n{logs}");
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "docker waited out its timeout: {elapsed:?}; logs:\n{logs}"
+    );
 }
 
 #[test]
@@ -134,10 +139,10 @@ fn stop_with_rein_ends_a_stopped_program() {
     });
     let r = docker(&["stop", "-t", "5", &c.name]).ok();
     let logs = c.logs();
+    assert_eq!(c.state(), (false, 0), "the trap exits 0; logs:\n{logs}");
     assert!(
-        r.elapsed < Duration::from_secs(1),
-        "took {:?}; logs:\n{logs}",
+        r.elapsed < Duration::from_secs(5),
+        "docker waited out its timeout: {:?}; logs:\n{logs}",
         r.elapsed
     );
-    assert_eq!(c.state(), (false, 0), "the trap exits 0; logs:\n{logs}");
 }

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Mode, Run, namespaces_available, with_sh};
+use crate::harness::{DEADLINE, Mode, Run, namespaces_available, with_sh};
 
 fn modes(test: &str) -> Vec<Mode> {
     if namespaces_available(test) {
@@ -21,7 +21,7 @@ fn stop(mode: Mode, opts: &[&str], script: &str, sig: i32) -> (Option<i32>, Dura
     let pid = run.rein_pid(mode);
     let t0 = Instant::now();
     run.signal(pid, sig);
-    let out = run.finish_within(Duration::from_secs(12));
+    let out = run.finish_within(DEADLINE);
     (out.code, t0.elapsed())
 }
 
@@ -33,8 +33,8 @@ fn kill_after_kills_a_child_that_ignores_the_forwarded_term() {
     for mode in modes("kill_after_kills_a_child_that_ignores_term") {
         let (code, took) = stop(mode, &["-k", "300ms", "-t", "1h"], IGNORES_TERM, 15);
         assert_eq!(code, Some(137), "{mode:?}");
+        // Ended within the deadline, so by --kill-after and not by the hour of grace.
         assert!(took >= Duration::from_millis(250), "{mode:?}: {took:?}");
-        assert!(took < Duration::from_secs(10), "{mode:?}: {took:?}");
     }
 }
 

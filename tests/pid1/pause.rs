@@ -2,7 +2,7 @@
 //! joined it, and exits 0 on TERM or INT once the leftovers are gone.
 
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::harness::{
     DEADLINE, Mode, Run, TempDir, namespaces_available, ns_members, probe, read_status,
@@ -47,11 +47,11 @@ fn pause_reaps_orphans_of_joined_processes_and_stops_on_term() {
         !run.exited_within(Duration::from_millis(300)),
         "HUP stopped pause mode"
     );
-    let t0 = Instant::now();
+    // The grace is 30 s, so ending within the deadline does not show that the sleeper went
+    // on SIGTERM; leftovers_killed 0 below does.
     run.signal(rein, 15);
-    let out = run.finish_within(Duration::from_secs(10));
+    let out = run.finish_within(DEADLINE);
     assert_eq!(out.code, Some(0), "{out:?}");
-    assert!(t0.elapsed() < Duration::from_secs(10));
     // The sleeper was not rein's child, but it was in rein's namespace: stopped by TERM.
     drop(sleeper);
     let st = read_status(&status);
@@ -80,7 +80,7 @@ fn pause_exits_0_on_term_or_int_as_pid1_and_plain() {
             let rein = run.rein_pid(mode);
             wait_blocked(rein, sig);
             run.signal(rein, sig);
-            let out = run.finish_within(Duration::from_secs(10));
+            let out = run.finish_within(DEADLINE);
             assert_eq!(out.code, Some(0), "{mode:?} signal {sig}: {out:?}");
         }
     }
