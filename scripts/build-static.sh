@@ -21,16 +21,22 @@ esac
 if ! rustup target list --installed 2>/dev/null | grep -qx "$target"; then
   rustup target add "$target" >&2
 fi
+# RUSTFLAGS replaces .cargo/config.toml's rustflags, so crt-static is repeated in both modes.
+# pack-relative-relocs stores the static-PIE's ~520 pointer relocations as a DT_RELR bitmap,
+# which musl's start-up code applies (since 1.2.4; binutils >= 2.38 writes it): 12 KB smaller
+# and ~2,000 fewer instructions before main (callgrind, `rein -- true`). Still PIE, so ASLR is
+# unchanged. It is set here, not in .cargo/config.toml, so that the benchmark's floor programs
+# stay as they were: with almost no relocations, a bitmap costs them more than it saves.
+static_flags="-Ctarget-feature=+crt-static -Clink-arg=-Wl,-z,pack-relative-relocs"
 if [ "$mode" = rebuilt-std ]; then
   if ! rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
     rustup component add rust-src >&2
   fi
-  # RUSTFLAGS replaces .cargo/config.toml's rustflags, so crt-static is repeated here.
   RUSTC_BOOTSTRAP=1 \
-  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Ctarget-feature=+crt-static" \
+  RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort $static_flags" \
     cargo build --release --locked --target "$target" -Zbuild-std=std,panic_abort >&2
 else
-  cargo build --release --locked --target "$target" >&2
+  RUSTFLAGS="$static_flags" cargo build --release --locked --target "$target" >&2
 fi
 bin="target/$target/release/rein"
 # `file` says "static-pie linked" or "statically linked"; either way there is no interpreter.
