@@ -17,6 +17,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use nix::unistd::{Gid, Uid};
 
 use crate::credentials::Credentials;
+use crate::environ::Entry;
 
 /// The target account's passwd entry, for USER, LOGNAME and HOME.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -231,7 +232,7 @@ pub fn resolve(user: &str, group: Option<&str>) -> Result<Resolved, String> {
 /// Each variable takes the place of the caller's first entry for it, and later duplicates go
 /// (a program reading the last one must not see the caller's); a variable the caller did not
 /// set is appended. Every other entry stays as it was, byte for byte and in order.
-pub fn set_account_env(env: &mut Vec<OsString>, account: Option<&Account>) {
+pub fn set_account_env(env: &mut Vec<Entry<'_>>, account: Option<&Account>) {
     let home = match account {
         Some(a) if !a.home.is_empty() => a.home.as_bytes(),
         _ => b"/",
@@ -243,18 +244,18 @@ pub fn set_account_env(env: &mut Vec<OsString>, account: Option<&Account>) {
 }
 
 /// Makes `key` appear once with `value` (or not at all for `None`), where it first was.
-fn set_var(env: &mut Vec<OsString>, key: &[u8], value: Option<&[u8]>) {
+fn set_var(env: &mut Vec<Entry<'_>>, key: &[u8], value: Option<&[u8]>) {
     let mut entry = value.map(|v| {
         let mut e = Vec::with_capacity(key.len() + 1 + v.len());
         e.extend_from_slice(key);
         e.push(b'=');
         e.extend_from_slice(v);
-        OsString::from_vec(e)
+        Entry::Set(e)
     });
     let mut seen = false;
     env.retain_mut(|e| {
         let is_key = e
-            .as_bytes()
+            .bytes()
             .strip_prefix(key)
             .is_some_and(|rest| rest.first() == Some(&b'='));
         if !is_key {
@@ -380,11 +381,8 @@ mod tests {
         assert_eq!(r.account, Some(account("app", b"/two")));
     }
 
-    fn env(entries: &[&[u8]]) -> Vec<OsString> {
-        entries
-            .iter()
-            .map(|e| OsString::from_vec(e.to_vec()))
-            .collect()
+    fn env(entries: &[&[u8]]) -> Vec<Entry<'static>> {
+        entries.iter().map(|e| Entry::Set(e.to_vec())).collect()
     }
 
     #[test]

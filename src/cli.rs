@@ -110,9 +110,12 @@ pub enum Parsed {
 /// over its variable; for repeatable options, any flag replaces the whole variable list. A
 /// combination of options that cannot apply is an error, like a bad value. An error is one
 /// line: control characters of the input it quotes are escaped.
+///
+/// PROGRAM and ARGS (`Config::command`) are always the last words of `args`, unchanged, so
+/// the caller may hand its own argv array to `execve` from there.
 pub fn parse<I, E>(args: I, env: E) -> Result<Parsed, String>
 where
-    I: IntoIterator<Item = OsString>,
+    I: IntoIterator<Item: AsRef<OsStr>>,
     E: Fn(&str) -> Option<OsString>,
 {
     parse_lines(args, env).map_err(|e| one_line(&e))
@@ -133,7 +136,7 @@ fn one_line(text: &str) -> String {
 
 fn parse_lines<I, E>(args: I, env: E) -> Result<Parsed, String>
 where
-    I: IntoIterator<Item = OsString>,
+    I: IntoIterator<Item: AsRef<OsStr>>,
     E: Fn(&str) -> Option<OsString>,
 {
     let (given, command) = scan(args)?;
@@ -167,12 +170,14 @@ type Scanned = (Vec<(&'static Opt, Option<OsString>)>, Vec<OsString>);
 
 /// Splits `args` into options and the command: scanning stops at the first word that is not
 /// an option, or after `--`. Short options cluster (`-cvt2s`), a long one takes `--x=v`.
-fn scan<I: IntoIterator<Item = OsString>>(args: I) -> Result<Scanned, String> {
+/// Words are borrowed: only values and the command are copied.
+fn scan<I: IntoIterator<Item: AsRef<OsStr>>>(args: I) -> Result<Scanned, String> {
     let mut given = Vec::new();
     let mut args = args.into_iter();
+    let owned = |a: I::Item| a.as_ref().to_os_string();
     let mut command = Vec::new();
     while let Some(arg) = args.next() {
-        let bytes = arg.as_bytes();
+        let bytes = arg.as_ref().as_bytes();
         if bytes == b"--" {
             break;
         }
@@ -192,6 +197,7 @@ fn scan<I: IntoIterator<Item = OsString>>(args: I) -> Result<Scanned, String> {
                 (true, Some(v)) => Some(v),
                 (true, None) => Some(
                     args.next()
+                        .map(owned)
                         .ok_or_else(|| format!("option '--{}' needs a value", opt.long))?,
                 ),
                 (false, Some(_)) => return Err(format!("option '--{}' takes no value", opt.long)),
@@ -212,6 +218,7 @@ fn scan<I: IntoIterator<Item = OsString>>(args: I) -> Result<Scanned, String> {
                     let rest = &bytes[i + 1..];
                     let value = if rest.is_empty() {
                         args.next()
+                            .map(owned)
                             .ok_or_else(|| format!("option '-{}' needs a value", char::from(c)))?
                     } else {
                         OsStr::from_bytes(rest).to_os_string()
@@ -223,11 +230,11 @@ fn scan<I: IntoIterator<Item = OsString>>(args: I) -> Result<Scanned, String> {
                 i += 1;
             }
         } else {
-            command.push(arg);
+            command.push(owned(arg));
             break;
         }
     }
-    command.extend(args);
+    command.extend(args.map(owned));
     Ok((given, command))
 }
 

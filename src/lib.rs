@@ -1,6 +1,7 @@
-//! rein: a tiny init for containers. The binary's `main.rs` only converts `argv`/`envp` and
+//! rein: a tiny init for containers. The binary's `main.rs` only borrows `argv`/`envp` and
 //! calls [`main_with`]; everything else lives in one module per job:
 //!
+//! - `environ`: `argv` and `envp` read in place, and the main child's environment;
 //! - `options`: the one table of options, their twins and `--help`;
 //! - `cli`, `values`: parsing the command line, its `REIN_*` twins and option values;
 //! - `signals`, `events`: which signals rein catches and how it waits for them (signalfd);
@@ -25,6 +26,7 @@ pub mod adopt;
 pub mod cli;
 pub mod credentials;
 pub mod detach;
+pub mod environ;
 pub mod events;
 pub mod exit_code;
 pub mod job_control;
@@ -46,19 +48,17 @@ pub mod terminal;
 pub mod throttle;
 pub mod values;
 
-use std::ffi::{OsStr, OsString};
+use std::ffi::{CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 
-/// Everything `main` does, given `argv` (without `argv[0]`) and the raw environment entries.
-/// Returns rein's exit code.
-pub fn main_with(args: Vec<OsString>, mut env: Vec<OsString>) -> u8 {
+use environ::{CArray, ChildEnv};
+
+/// Everything `main` does, given `argv` (without `argv[0]`) and `envp` as the kernel passed
+/// them. Returns rein's exit code.
+pub fn main_with(args: CArray<'_>, env: CArray<'_>) -> u8 {
     // One pass over the environment picks out rein's own variables; each option then looks
     // only at those few instead of scanning the whole environment again.
-    let ours: Vec<&[u8]> = env
-        .iter()
-        .map(|e| e.as_bytes())
-        .filter(|e| e.starts_with(b"REIN_"))
-        .collect();
+    let ours: Vec<&[u8]> = env.starting_with(b"REIN_").map(CStr::to_bytes).collect();
     let lookup = |key: &str| {
         ours.iter()
             .rev()
@@ -66,8 +66,8 @@ pub fn main_with(args: Vec<OsString>, mut env: Vec<OsString>) -> u8 {
             // The exact bytes: `cli::parse` rejects a value that is not UTF-8 and names it.
             .map(|v| OsStr::from_bytes(v).to_os_string())
     };
-    let parsed = cli::parse(args, lookup);
-    match parsed {
+    let words = args.iter().map(|a| OsStr::from_bytes(a.to_bytes()));
+    match cli::parse(words, lookup) {
         Ok(cli::Parsed::Help) => {
             print_out(&options::usage());
             0
@@ -78,12 +78,18 @@ pub fn main_with(args: Vec<OsString>, mut env: Vec<OsString>) -> u8 {
         }
         Ok(cli::Parsed::Run(cfg)) => {
             log::init(cfg.verbosity, lookup(options::LOG_VARIABLE));
-            // rein consumes its own variables: a rein that the program runs in turn must not
-            // apply them again. Only the names rein reads go; every other entry (other REIN_
-            // names included) stays, byte for byte and in order.
-            drop(ours);
-            env.retain(|e| !options::is_reins_variable(e.as_bytes()));
-            run::run(&cfg, env)
+            // The command is the tail of argv (see `cli::parse`), so execve can take rein's own
+            // argv array from there, with no copy.
+            let argv = args.skip(args.len().saturating_sub(cfg.command.len()));
+            if !argv
+                .iter()
+                .map(CStr::to_bytes)
+                .eq(cfg.command.iter().map(|c| c.as_bytes()))
+            {
+                log::say("internal error: the command is not the end of the arguments");
+                return exit_code::REIN_FAILED;
+            }
+            run::run(&cfg, argv, ChildEnv::without_reins_variables(env))
         }
         Err(e) => {
             log::say(&format!("{e} (see 'rein --help')"));

@@ -4,7 +4,6 @@
 //! Every step before the spawn may fail with a message and exit code 125 (or 126/127 for the
 //! program itself); after the spawn nothing may fail, see `supervise.rs`.
 
-use std::ffi::OsString;
 use std::time::Instant;
 
 use nix::libc;
@@ -12,6 +11,7 @@ use nix::unistd::{Pid, getpid, getppid};
 
 use crate::adopt::Adoption;
 use crate::cli::Config;
+use crate::environ::{CArray, ChildEnv, names_listen_pid};
 use crate::events::SignalSource;
 use crate::exit_code::{self, REIN_FAILED, Reason};
 use crate::job_control::JobControl;
@@ -22,8 +22,9 @@ use crate::supervise::Supervisor;
 use crate::terminal::Probe;
 use crate::{account, detach, log as rlog, signals, sys};
 
-/// Runs `cfg` with the environment `env` (exact `KEY=VALUE` entries); returns rein's exit code.
-pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
+/// Runs `cfg`: `argv` is PROGRAM and ARGS in place, `env` the main child's environment
+/// (exact `KEY=VALUE` entries). Returns rein's exit code.
+pub fn run(cfg: &Config, argv: CArray<'_>, env: ChildEnv<'_>) -> u8 {
     let start = Instant::now();
     // Taken first, so that a parent dying at any point of the set-up below is noticed when
     // --pdeathsig is armed, not only one dying between two adjacent calls there.
@@ -59,12 +60,12 @@ pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
     } else {
         let mut env = env;
         if let Some(r) = &resolved {
-            account::set_account_env(&mut env, r.account.as_ref());
+            account::set_account_env(env.edit(), r.account.as_ref());
         }
-        let me = getpid().as_raw().to_string();
+        let me = u32::try_from(getpid().as_raw()).unwrap_or(0);
         let fix_listen_pid = env
-            .iter()
-            .any(|e| e.as_encoded_bytes() == format!("LISTEN_PID={me}").as_bytes());
+            .starting_with(b"LISTEN_PID=")
+            .any(|e| names_listen_pid(e, me));
         // Issue 12: with a controlling terminal, the child's Ctrl-Z reaches rein's shell.
         let probe = Probe::now();
         job = JobControl::new(!matches!(probe, Probe::None));
@@ -73,7 +74,7 @@ pub fn run(cfg: &Config, env: Vec<OsString>) -> u8 {
             _ => None,
         };
         let plan = Plan {
-            command: &cfg.command,
+            argv,
             env,
             fix_listen_pid,
             signals: signal_state,

@@ -8,14 +8,18 @@
 //! need. The shape is the same as std's: fork, set up, exec, and a close-on-exec pipe that
 //! carries the errno back if exec fails, so the parent knows the outcome before it goes on.
 //!
-//! Between fork and exec only async-signal-safe calls are allowed: every buffer is built before
-//! the fork, and the child calls nothing but raw system calls. It does not allocate or log.
+//! Nothing is copied that the kernel already gave rein in the right shape: the child's argv is
+//! the tail of rein's own argv array, and its envp is rein's own envp array unless rein edited
+//! the environment (see `environ.rs`).
+//!
+//! Between fork and exec only async-signal-safe calls are allowed: every heap buffer is built
+//! before the fork, and the child calls nothing but raw system calls. It does not allocate or
+//! log; the `PATH` candidates are joined in a buffer on its stack, as musl's `execvp` does.
 #![allow(unsafe_code)]
 
-use std::ffi::OsString;
+use std::ffi::{CStr, CString, c_char};
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
@@ -23,6 +27,7 @@ use nix::libc;
 use nix::unistd::{ForkResult, Pid, fork, pipe2};
 
 use crate::credentials::{self, Credentials};
+use crate::environ::{CArray, ChildEnv, Entry};
 use crate::sys::{self, RawMask};
 use crate::terminal::Terminal;
 
@@ -41,10 +46,10 @@ pub struct SignalState {
 /// Everything needed to start the main child.
 #[derive(Debug)]
 pub struct Plan<'a> {
-    /// PROGRAM and ARGS.
-    pub command: &'a [OsString],
-    /// The environment, as `KEY=VALUE` byte strings in their original order.
-    pub env: Vec<OsString>,
+    /// PROGRAM and ARGS: the tail of rein's own argv, passed to `execve` as it is.
+    pub argv: CArray<'a>,
+    /// The environment, as `KEY=VALUE` entries in their original order.
+    pub env: ChildEnv<'a>,
     /// Set `LISTEN_PID` to the child's own pid (socket activation).
     pub fix_listen_pid: bool,
     /// What to restore in the child.
@@ -71,44 +76,76 @@ pub enum SpawnError {
 /// so the parent can tell "setuid failed" from "exec failed".
 const STEP_BASE: i32 = 10_000;
 
-/// An argv or envp vector: owned NUL-terminated byte strings and a NULL-terminated pointer
-/// array into them. The pointers are taken once, from `as_mut_ptr`, and the buffers are never
-/// touched through any other path afterwards, so writing through them in the child is sound.
-struct CVec {
-    _bytes: Vec<Vec<u8>>,
-    ptrs: Vec<*mut libc::c_char>,
+/// The search path when the environment has no `PATH`: musl's default.
+const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/bin:/usr/bin";
+
+/// The longest path `execve` accepts, with its NUL (`PATH_MAX`): the kernel refuses a longer
+/// one with ENAMETOOLONG, which is what rein reports for a candidate that does not fit.
+const PATH_MAX: usize = 4096;
+
+/// The `LISTEN_PID` entry the child gets when it must name the child itself: room for any pid.
+const LISTEN_SLOT: [u8; 22] = *b"LISTEN_PID=0000000000\0";
+
+/// The main child's envp, made before fork.
+enum Envp<'a> {
+    /// rein's own array, untouched: nothing in the environment changed.
+    Same(CArray<'a>),
+    /// Pointers into rein's own strings and into the few it made (`--user`'s HOME, USER,
+    /// LOGNAME), NULL-terminated.
+    Built {
+        _made: Vec<CString>,
+        ptrs: Vec<*const c_char>,
+    },
 }
 
-impl CVec {
-    fn new<B: AsRef<[u8]>>(items: impl IntoIterator<Item = B>) -> io::Result<Self> {
-        let items = items.into_iter();
-        let mut bytes: Vec<Vec<u8>> = Vec::with_capacity(items.size_hint().0);
-        for item in items {
-            let b = item.as_ref();
-            if b.contains(&0) {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "argument contains a NUL byte",
-                ));
-            }
-            // Sized for the NUL from the start: growing each string by one byte reallocated
-            // every argument and environment entry (a quarter of rein's start-up instructions).
-            let mut c = Vec::with_capacity(b.len() + 1);
-            c.extend_from_slice(b);
-            c.push(0);
-            bytes.push(c);
+impl<'a> Envp<'a> {
+    /// The entries of `env` in order, the first `LISTEN_PID=` one replaced by `listen` when
+    /// given.
+    fn new(env: &ChildEnv<'a>, listen: Option<*const c_char>) -> io::Result<Self> {
+        if let (Some(same), None) = (env.inherited(), listen) {
+            return Ok(Self::Same(same));
         }
-        let mut ptrs: Vec<*mut libc::c_char> =
-            bytes.iter_mut().map(|b| b.as_mut_ptr().cast()).collect();
-        ptrs.push(std::ptr::null_mut());
-        Ok(Self {
-            _bytes: bytes,
-            ptrs,
-        })
+        let made = env
+            .edited()
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Set(bytes) => Some(CString::new(bytes.as_slice())),
+                Entry::Kept(_) => None,
+            })
+            .collect::<Result<Vec<CString>, _>>()
+            .map_err(|_| {
+                io::Error::new(io::ErrorKind::InvalidInput, "argument contains a NUL byte")
+            })?;
+        let mut set = made.iter();
+        let edited = env.edited().iter().filter_map(|e| match e {
+            Entry::Kept(c) => Some(*c),
+            Entry::Set(_) => set.next().map(CString::as_c_str),
+        });
+        let entries = env
+            .inherited()
+            .into_iter()
+            .flat_map(CArray::iter)
+            .chain(edited);
+        let mut listen = listen;
+        let mut ptrs: Vec<*const c_char> = entries
+            .map(|c| match listen {
+                Some(slot) if c.to_bytes().starts_with(b"LISTEN_PID=") => {
+                    listen = None;
+                    slot
+                }
+                _ => c.as_ptr(),
+            })
+            .collect();
+        ptrs.push(std::ptr::null());
+        Ok(Self::Built { _made: made, ptrs })
     }
 
-    fn as_ptr(&self) -> *const *const libc::c_char {
-        self.ptrs.as_ptr().cast()
+    /// The array for `execve`: null or NULL-terminated, live as long as `self`.
+    fn as_ptr(&self) -> *const *const c_char {
+        match self {
+            Self::Same(a) => a.as_ptr(),
+            Self::Built { ptrs, .. } => ptrs.as_ptr(),
+        }
     }
 }
 
@@ -122,33 +159,21 @@ impl CVec {
 /// the spawn stay pending in rein and are forwarded afterwards.
 pub fn spawn_main_child(plan: Plan<'_>) -> Result<Pid, SpawnError> {
     let program = plan
-        .command
-        .first()
+        .argv
+        .iter()
+        .next()
         .ok_or_else(|| SpawnError::NotFound(io::ErrorKind::NotFound.into()))?;
-    let setup = |e| SpawnError::Setup("prepare the command", e);
-    let paths = CVec::new(candidates(program.as_bytes(), &plan.env)).map_err(setup)?;
-    let argv = CVec::new(plan.command.iter().map(|a| a.as_bytes())).map_err(setup)?;
-    let listen_slot = if plan.fix_listen_pid {
-        plan.env
-            .iter()
-            .position(|e| e.as_bytes().starts_with(b"LISTEN_PID="))
-    } else {
-        None
-    };
-    // The slot is rewritten in the child; reserve room for "LISTEN_PID=" and any pid.
-    let envp = CVec::new(plan.env.iter().enumerate().map(|(i, e)| {
-        if Some(i) == listen_slot {
-            b"LISTEN_PID=0000000000".as_slice()
-        } else {
-            e.as_bytes()
-        }
-    }))
-    .map_err(setup)?;
+    // The child writes its own pid into its copy of this slot (socket activation).
+    let mut listen_slot = LISTEN_SLOT;
+    let listen = plan.fix_listen_pid.then_some(listen_slot.as_mut_ptr());
+    let envp = Envp::new(&plan.env, listen.map(|p| p.cast_const().cast()))
+        .map_err(|e| SpawnError::Setup("prepare the command", e))?;
     let image = Image {
-        paths,
-        argv,
-        envp,
-        listen_slot,
+        program,
+        path: search_path(program.to_bytes(), &plan.env),
+        argv: plan.argv.as_ptr(),
+        envp: envp.as_ptr(),
+        listen,
     };
     let tty: Option<RawFd> = plan.terminal.map(|t| t.fd().as_raw_fd());
 
@@ -197,11 +222,17 @@ fn read_errno(fd: &OwnedFd) -> Option<i32> {
 }
 
 /// What the child execs, prepared before fork so that the child allocates nothing.
-struct Image {
-    paths: CVec,
-    argv: CVec,
-    envp: CVec,
-    listen_slot: Option<usize>,
+struct Image<'a> {
+    /// PROGRAM as given.
+    program: &'a CStr,
+    /// The `PATH` to search for PROGRAM, `None` to exec PROGRAM itself.
+    path: Option<&'a [u8]>,
+    /// NULL-terminated, live until exec (rein's argv tail).
+    argv: *const *const c_char,
+    /// NULL-terminated (or null: empty), live until exec.
+    envp: *const *const c_char,
+    /// The `LISTEN_PID=` slot the child fills with its pid, a [`LISTEN_SLOT`] in `envp`.
+    listen: Option<*mut u8>,
 }
 
 /// The child's side, between fork and exec: only async-signal-safe system calls, no
@@ -231,50 +262,68 @@ fn become_main_child(
     {
         return STEP_BASE * (step + 1) + errno;
     }
-    if let Some(i) = image.listen_slot {
-        write_listen_pid(&image.envp, i);
+    if let Some(slot) = image.listen {
+        write_listen_pid(slot);
     }
     sys::set_mask_after_fork(restore.mask);
-    exec_first(&image.paths, &image.argv, &image.envp)
+    exec_search(image)
 }
 
-/// The paths `execvp` would try for `program`, in order: the name itself if it contains a
-/// slash, else each `PATH` entry joined with it (an empty entry is the current directory; no
-/// `PATH` means musl's default). Computed before fork, so the child only loops over them.
-fn candidates(program: &[u8], env: &[OsString]) -> Vec<Vec<u8>> {
+/// The `PATH` to search for `program`, as `execvp` does: none if the name contains a slash
+/// (or is empty), else the environment's last `PATH`, or musl's default without one.
+fn search_path<'a>(program: &[u8], env: &'a ChildEnv<'_>) -> Option<&'a [u8]> {
     if program.contains(&b'/') || program.is_empty() {
-        return vec![program.to_vec()];
+        return None;
     }
-    let path = env
-        .iter()
-        .rev()
-        .find_map(|e| e.as_bytes().strip_prefix(b"PATH="))
-        .unwrap_or(b"/usr/local/bin:/bin:/usr/bin");
-    path.split(|&b| b == b':')
-        .map(|dir| {
-            let mut full = if dir.is_empty() {
-                b".".to_vec()
-            } else {
-                dir.to_vec()
-            };
-            full.push(b'/');
-            full.extend_from_slice(program);
-            full
-        })
-        .collect()
+    Some(env.path().unwrap_or(DEFAULT_PATH))
 }
 
-/// Tries `execve` on each candidate, as `execvp` does, and returns the errno to report when
-/// none worked. Unlike glibc's `execvp`, a file the kernel cannot execute (ENOEXEC) is not
-/// handed to `/bin/sh`: rein reports 126 instead of guessing, the same on every libc.
-fn exec_first(paths: &CVec, argv: &CVec, envp: &CVec) -> i32 {
+/// The directories of a search path in order; an empty entry is the current directory.
+fn path_dirs(path: &[u8]) -> impl Iterator<Item = &[u8]> {
+    path.split(|&b| b == b':')
+        .map(|dir| if dir.is_empty() { &b"."[..] } else { dir })
+}
+
+/// `dir/name` and a NUL in `buf`, or `None` when that is longer than the kernel accepts.
+fn join<'b>(buf: &'b mut [u8; PATH_MAX], dir: &[u8], name: &[u8]) -> Option<&'b [u8]> {
+    let len = dir.len() + 1 + name.len();
+    if len >= PATH_MAX {
+        return None;
+    }
+    let (d, rest) = buf.split_at_mut(dir.len());
+    d.copy_from_slice(dir);
+    let (slash, rest) = rest.split_at_mut(1);
+    slash[0] = b'/';
+    let (n, rest) = rest.split_at_mut(name.len());
+    n.copy_from_slice(name);
+    rest[0] = 0;
+    Some(&buf[..=len])
+}
+
+/// Tries `execve` on PROGRAM or on each `PATH` candidate, as `execvp` does, and returns the
+/// errno to report when none worked. Unlike glibc's `execvp`, a file the kernel cannot execute
+/// (ENOEXEC) is not handed to `/bin/sh`: rein reports 126 instead of guessing, the same on
+/// every libc. Runs in the child: the candidates are joined on the stack.
+fn exec_search(image: &Image<'_>) -> i32 {
+    let Some(path) = image.path else {
+        // SAFETY: `program` is NUL-terminated and argv/envp are NULL-terminated arrays that
+        // stay alive until exec replaces the image (see `Image`).
+        unsafe { libc::execve(image.program.as_ptr(), image.argv, image.envp) };
+        return errno();
+    };
+    let name = image.program.to_bytes();
+    let mut buf = [0u8; PATH_MAX];
     let mut denied = false;
     let mut last = libc::ENOENT;
-    for &p in paths.ptrs.iter().take_while(|p| !p.is_null()) {
-        // SAFETY: `p` is a NUL-terminated path and `argv`/`envp` are NULL-terminated arrays of
-        // pointers into strings owned by the hook; all stay alive until exec replaces the image.
-        unsafe { libc::execve(p, argv.as_ptr(), envp.as_ptr()) };
-        last = errno();
+    for dir in path_dirs(path) {
+        last = match join(&mut buf, dir, name) {
+            Some(full) => {
+                // SAFETY: `full` ends with a NUL (see `join`); argv and envp as above.
+                unsafe { libc::execve(full.as_ptr().cast(), image.argv, image.envp) };
+                errno()
+            }
+            None => libc::ENAMETOOLONG,
+        };
         match last {
             // Not here: try the next directory.
             libc::ENOENT | libc::ENOTDIR => {}
@@ -286,33 +335,21 @@ fn exec_first(paths: &CVec, argv: &CVec, envp: &CVec) -> i32 {
     if denied { libc::EACCES } else { last }
 }
 
-/// Writes the child's pid into the reserved `LISTEN_PID=0000000000` slot, in place.
-fn write_listen_pid(envp: &CVec, slot: usize) {
-    let Some(&p) = envp.ptrs.get(slot) else {
-        return;
-    };
-    let p = p.cast::<u8>();
+/// Writes the child's pid into the `LISTEN_PID=0000000000` slot at `slot`, in place.
+fn write_listen_pid(slot: *mut u8) {
     // SAFETY: getpid is async-signal-safe.
-    let mut pid = u32::try_from(unsafe { libc::getpid() }).unwrap_or(0);
+    let pid = u32::try_from(unsafe { libc::getpid() }).unwrap_or(0);
     let mut digits = [0u8; 10];
-    let mut n = 0;
-    loop {
-        digits[n] = b'0' + (pid % 10) as u8;
-        n += 1;
-        pid /= 10;
-        if pid == 0 {
-            break;
-        }
-    }
+    let digits = crate::environ::decimal(pid, &mut digits);
     let prefix = b"LISTEN_PID=".len();
-    // SAFETY: the slot was built from "LISTEN_PID=0000000000" plus its NUL, so it spans
+    // SAFETY: `slot` is this child's copy of the parent's LISTEN_SLOT array (22 bytes, taken
+    // with `as_mut_ptr` and not touched through any other path since), so it spans
     // prefix + 11 initialised bytes that nothing else references in this single-threaded child.
-    let buf = unsafe { std::slice::from_raw_parts_mut(p, prefix + 11) };
+    let buf = unsafe { std::slice::from_raw_parts_mut(slot, LISTEN_SLOT.len()) };
     // A u32 has at most 10 digits, so digits and NUL fit in the reserved 11 bytes.
-    for i in 0..n {
-        buf[prefix + i] = digits[n - 1 - i];
-    }
-    buf[prefix + n] = 0;
+    let end = prefix + digits.len();
+    buf[prefix..end].copy_from_slice(digits);
+    buf[end] = 0;
 }
 
 fn errno() -> i32 {
@@ -344,15 +381,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn candidates_follow_path_like_execvp() {
-        let env = vec![OsString::from("PATH=/a::/b"), OsString::from("X=1")];
+    fn path_candidates_follow_execvp() {
+        let dirs: Vec<&[u8]> = path_dirs(b"/a::/b").collect();
+        assert_eq!(dirs, [&b"/a"[..], b".", b"/b"]);
+        assert_eq!(path_dirs(b"").collect::<Vec<_>>(), [&b"."[..]]);
+        assert_eq!(path_dirs(DEFAULT_PATH).count(), 3);
+        let mut buf = [0u8; PATH_MAX];
         assert_eq!(
-            candidates(b"prog", &env),
-            vec![b"/a/prog".to_vec(), b"./prog".to_vec(), b"/b/prog".to_vec()]
+            join(&mut buf, b"/usr/bin", b"sh"),
+            Some(&b"/usr/bin/sh\0"[..])
         );
-        assert_eq!(candidates(b"./x", &env), vec![b"./x".to_vec()]);
-        assert_eq!(candidates(b"/bin/sh", &[]), vec![b"/bin/sh".to_vec()]);
-        assert_eq!(candidates(b"sh", &[]).len(), 3);
+        let long = vec![b'd'; PATH_MAX - 3];
+        assert_eq!(join(&mut buf, &long, b"x").map(<[u8]>::len), Some(PATH_MAX));
+        assert_eq!(join(&mut buf, &long, b"xy"), None);
     }
 
     #[test]

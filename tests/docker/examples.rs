@@ -37,7 +37,7 @@ fn deployment_budget_fits_inside_the_kubelets_grace_period() {
     );
     // rein itself accepts the example's values (it refuses a delay >= --kill-after).
     let vars: Vec<(String, String)> = app.env.clone();
-    let parsed = rein::cli::parse(vec!["x".into()], |k| {
+    let parsed = rein::cli::parse(vec![std::ffi::OsString::from("x")], |k| {
         vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.into())
     });
     assert!(parsed.is_ok(), "{parsed:?}");
