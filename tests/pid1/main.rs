@@ -11,6 +11,8 @@
 #![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss, dead_code)]
 
 mod harness;
+// The harness itself: clean signal state, no signal to a reaped pid, marks found mid-exec.
+mod plumbing;
 
 // Exit codes: 0..=255, 128+N, 127/126/125 and their messages.
 mod exit_status;

@@ -54,8 +54,8 @@ fn wrapper(block: &[i32], ignore: &[i32]) -> Vec<String> {
 
 #[test]
 fn a_clean_start_gives_the_child_an_empty_mask_and_no_ignored_signals() {
-    // `probe wrap - -` resets everything first: the harness's own spawn (glibc posix_spawn)
-    // hands its children SIG_IGN for 32 and 33, see the test below.
+    // `probe wrap - -` resets everything first, so the check does not rest on the harness
+    // (which resets dispositions too, see `harness::default_signals`).
     for mode in modes("a_clean_start_gives_the_child_an_empty_mask_and_no_ignored_signals") {
         let out = Run::spawn(command_via(mode, &wrapper(&[], &[]), &GREP)).finish();
         assert_eq!(child_masks(mode, &out), (0, 0), "{mode:?}");
@@ -89,8 +89,8 @@ fn the_child_gets_the_mask_and_ignored_set_rein_was_started_with() {
     );
 }
 
-/// Whatever rein got, the child gets: started by the harness (glibc posix_spawn ignores 32 and
-/// 33 in its children), rein's own `SigIgn` while it runs equals the child's.
+/// Whatever rein got, the child gets: started by the harness, rein's own `SigIgn` while it
+/// runs equals the child's.
 #[test]
 fn the_child_ignores_exactly_what_rein_ignores_whoever_started_it() {
     let script = [
