@@ -323,8 +323,8 @@ pub fn namespaces_available(test: &str) -> bool {
 /// 32 and 33 are included: glibc's `sigaction` refuses them (they are its own), and its
 /// `posix_spawn`, which std uses when no `pre_exec` hook is set, leaves them ignored.
 ///
-/// Every command builder here calls it, and so does [`Run::spawn`] for commands built
-/// elsewhere; a second call adds a hook that redoes the same, which is harmless.
+/// Every command builder here calls it, and so do [`Run::spawn`] and [`on_controlling_tty`]
+/// for commands built elsewhere; a second call adds a hook that redoes the same, harmlessly.
 pub fn default_signals(cmd: &mut Command) -> &mut Command {
     use nix::libc;
     use std::os::unix::process::CommandExt;
@@ -1073,6 +1073,7 @@ pub fn on_controlling_tty(cmd: &mut Command, slave: &std::os::fd::OwnedFd) {
     use std::os::unix::process::CommandExt;
     let stdio = || Stdio::from(slave.try_clone().expect("dup pty slave"));
     cmd.stdin(stdio()).stdout(stdio()).stderr(stdio());
+    default_signals(cmd);
     let hook = || {
         // SAFETY: setsid has no arguments and is async-signal-safe.
         if unsafe { nix::libc::setsid() } < 0 {
