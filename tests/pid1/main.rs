@@ -11,6 +11,8 @@
 #![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss, dead_code)]
 
 mod harness;
+// Helpers the behaviour files share: modes, skips, the signal log, accounts, common checks.
+mod support;
 // The harness itself: clean signal state, no signal to a reaped pid, marks found mid-exec.
 mod plumbing;
 

@@ -7,19 +7,7 @@ use std::process::Command;
 use crate::harness::{
     DEADLINE, Run, has_mark, namespaces_available, new_mark, ns_command, say, state, wait_until,
 };
-
-/// `SigBlk` and `SigIgn` of a process that printed `grep Sig /proc/self/status`.
-fn masks(out: &[u8]) -> (u64, u64) {
-    let text = String::from_utf8_lossy(out);
-    let field = |key: &str| {
-        let v = text
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .unwrap_or_else(|| panic!("no {key} in {text}"));
-        u64::from_str_radix(v.trim(), 16).unwrap()
-    };
-    (field("SigBlk:"), field("SigIgn:"))
-}
+use crate::support::printed_masks;
 
 /// Run as a background job of a shell (INT and QUIT ignored), or from a wrapper that blocks
 /// and ignores signals, the test process passes all of it on to what it starts; glibc's
@@ -39,7 +27,7 @@ fn what_the_harness_starts_has_no_signal_blocked_or_ignored() {
     for (what, cmd) in cmds {
         let out = Run::spawn(cmd).finish();
         assert_eq!(out.code, Some(0), "{what}: {out:?}");
-        assert_eq!(masks(&out.stdout), (0, 0), "{what}: {out:?}");
+        assert_eq!(printed_masks(&out.stdout), (0, 0), "{what}: {out:?}");
     }
 }
 

@@ -2,15 +2,8 @@
 //! empty when rein starts clean, and what a wrapper set up (`probe wrap`) otherwise, real-time
 //! signals included, although rein itself blocks almost everything.
 
-use crate::harness::{Mode, Outcome, Run, command_via, namespaces_available, probe, status_mask};
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
+use crate::harness::{Mode, Outcome, Run, command_via, probe, status_mask};
+use crate::support::{modes, printed_masks};
 
 fn mask(sigs: &[i32]) -> u64 {
     sigs.iter().fold(0, |m, s| m | (1u64 << (s - 1)))
@@ -19,15 +12,7 @@ fn mask(sigs: &[i32]) -> u64 {
 /// `SigBlk` and `SigIgn` as the child printed them (`grep Sig /proc/self/status`).
 fn child_masks(mode: Mode, out: &Outcome) -> (u64, u64) {
     assert_eq!(out.code, Some(0), "{mode:?}: {out:?}");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let field = |key: &str| {
-        let line = text
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .unwrap_or_else(|| panic!("{mode:?}: no {key} in {text}"));
-        u64::from_str_radix(line.trim(), 16).unwrap()
-    };
-    (field("SigBlk:"), field("SigIgn:"))
+    printed_masks(&out.stdout)
 }
 
 const GREP: [&str; 4] = ["--", "grep", "Sig", "/proc/self/status"];
