@@ -10,18 +10,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::harness::{
-    DEADLINE, Mode, Run, TempDir, alive, command, descendants, marked, namespaces_available,
-    new_mark, read_status, state, wait_until,
+    DEADLINE, Mode, Run, TempDir, alive, command, descendants, marked, new_mark, read_status,
+    state, wait_until,
 };
 use crate::idle::in_poll_without_timeout;
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
+use crate::support::modes;
 
 // Each helper below SIGKILLs its own `sleep` when it ends on TERM. The group's TERM reaches
 // the sleep too, unless it lands between the shell's fork and the sleep's exec: the forked

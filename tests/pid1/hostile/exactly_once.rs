@@ -6,13 +6,10 @@
 //! The programs are `probe signals LOG`: a child and a grandchild in one process group that
 //! block every signal and log each one they receive (`ROLE SIGNO`), CONT included.
 
-use std::collections::HashMap;
 use std::ffi::OsString;
-use std::path::Path;
 
-use crate::harness::{
-    DEADLINE, Mode, Run, TempDir, command, namespaces_available, probe, wait_until,
-};
+use crate::harness::{DEADLINE, Run, TempDir, command, probe, wait_until};
+use crate::support::{counts, logged, modes};
 
 const HUP: i32 = 1;
 const INT: i32 = 2;
@@ -20,30 +17,6 @@ const QUIT: i32 = 3;
 const USR1: i32 = 10;
 const TERM: i32 = 15;
 const CONT: i32 = 18;
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
-
-/// How many times each `(role, signo)` line appears in the probe's log.
-fn counts(log: &Path) -> HashMap<(String, i32), usize> {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let mut out = HashMap::new();
-    for line in text.lines() {
-        let (role, sig) = line.split_once(' ').expect("ROLE SIGNO");
-        *out.entry((role.to_string(), sig.parse().unwrap()))
-            .or_insert(0) += 1;
-    }
-    out
-}
-
-fn logged(log: &Path, role: &str, sig: i32) -> bool {
-    counts(log).contains_key(&(role.to_string(), sig))
-}
 
 /// Whether `pid` is blocked in poll(2) or ppoll(2), from `/proc/PID/syscall`.
 fn in_poll(pid: i32) -> bool {
