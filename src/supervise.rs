@@ -20,7 +20,7 @@ use crate::reap::{self, Reaped, StopReport};
 use crate::shutdown::{Action, Hold, KILL_WAIT, Phase, Shutdown};
 use crate::signals::{self, num};
 use crate::summary::Summary;
-use crate::target::{self, Target};
+use crate::target::{self, ScanBudget, Target};
 use crate::throttle::{self, Throttle, held_note};
 
 /// How often rein re-scans for leftovers as PID 1 while the grace runs and it has no child
@@ -49,6 +49,8 @@ pub struct Supervisor<'a> {
     stops_forwarded: Vec<i32>,
     /// Whether the main child is stopped, as its last stop or continue report said (waitid).
     main_stopped: bool,
+    /// The rate limit of the scan for stopped members of the main child's group.
+    scan: ScanBudget,
     orphans_reaped: u64,
     terminated: HashSet<i32>,
     killed: HashSet<i32>,
@@ -94,6 +96,7 @@ impl<'a> Supervisor<'a> {
             .with_stop_delay(cfg.stop_delay),
             stops_forwarded: Vec::new(),
             main_stopped: false,
+            scan: ScanBudget::default(),
             orphans_reaped: 0,
             terminated: HashSet::new(),
             killed: HashSet::new(),
@@ -150,12 +153,16 @@ impl<'a> Supervisor<'a> {
                 // forwarding further (seen: 10,000 zombies, forwarding never caught up).
                 if reap_now {
                     reap_now = false;
+                    self.refresh_main_stop();
                     self.no_children = reap::reap_zombies(|r| self.on_reaped(r));
                 }
             }
             // Only SIGCHLD means a child may have exited; while shutting down, reap on every
             // wake-up, since "all gone" is decided from the pass.
             if reap_now || self.shutdown.phase() != Phase::Running {
+                if reap_now {
+                    self.refresh_main_stop();
+                }
                 reap_now = false;
                 let no_children = reap::reap_zombies(|r| self.on_reaped(r));
                 self.no_children = no_children;
@@ -166,6 +173,9 @@ impl<'a> Supervisor<'a> {
             for action in self.shutdown.on_time(now) {
                 self.act(action);
             }
+            if self.scan.due(now) {
+                self.settle_owed_scan();
+            }
             if self.shutdown.phase() != Phase::Running && (self.gave_up || self.all_gone()) {
                 self.log_kills_held_back();
                 return self.summary();
@@ -175,6 +185,7 @@ impl<'a> Supervisor<'a> {
                 self.shutdown.next_deadline(),
                 rescan,
                 self.adoption.next_deadline(),
+                self.scan.deadline(),
             ]
             .into_iter()
             .flatten()
@@ -284,6 +295,15 @@ impl<'a> Supervisor<'a> {
             log::debug!("{} dropped (--rewrite)", signals::name(sig));
             return;
         };
+        // A stop or continue after a stopping signal answers the owed question itself: the
+        // group is woken by this CONT, or asked to stop, and the latest request wins.
+        if self.scan.is_owed() && matches!(to, num::CONT | num::STOP | 20..=22) {
+            log::debug!(
+                "owed scan for stopped members dropped: {} follows",
+                signals::name(to)
+            );
+            self.scan.cancel();
+        }
         self.send_to_main(main, to);
         self.note_stop_forwarded(to);
     }
@@ -369,45 +389,78 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// Whether the target of a signal to the main child is stopped now: the child itself, by
-    /// its last stop report (waitid; /proc can only veto a report the child outran, e.g. by
-    /// dying of the signal just sent), or with its group, any member by its /proc state.
-    fn main_target_stopped(&mut self, main: Pid) -> bool {
-        match reap::main_child_stop(main) {
-            Some(StopReport::Stopped(sig)) => {
-                log::debug!("main child {main} stopped by {}", sig.as_str());
-                self.main_stopped = true;
+    /// Brings the main child's stop state up to date from its pending report (waitid), and
+    /// passes a job-control stop on to rein's own job. Asked once per SIGCHLD wake-up and once
+    /// per forwarded stopping signal, never in a loop: the kernel keeps one report per child,
+    /// so a child flooded with STOP and CONT costs one call per wake-up. The second call picks
+    /// up the continue that job control's own resume just caused.
+    fn refresh_main_stop(&mut self) {
+        for _ in 0..2 {
+            let Some(main) = self.main else { return };
+            match reap::main_child_stop(main) {
+                Some(StopReport::Stopped(sig)) => {
+                    log::debug!("main child {main} stopped by {}", sig.as_str());
+                    self.main_stopped = true;
+                    self.job.on_main_stopped(main, sig as i32);
+                }
+                Some(StopReport::Continued) => {
+                    self.main_stopped = false;
+                    return;
+                }
+                None => return,
             }
-            Some(StopReport::Continued) => self.main_stopped = false,
-            None => {}
         }
+    }
+
+    /// Whether the target of a stopping signal just sent to the main child is stopped now: the
+    /// child itself, by its last stop report (/proc can only veto a report the child outran,
+    /// e.g. by dying of the signal just sent), or with its group, any member by its /proc
+    /// state. That scan is O(processes), so it is rate-limited (see [`ScanBudget`]): when it
+    /// may not run now, it is owed and `settle_owed_scan` runs it once it is due.
+    fn main_target_stopped(&mut self, main: Pid) -> bool {
+        // The child's stop is visible before its SIGCHLD is queued (do_signal_stop sets the
+        // state, then notifies the parent): ask now rather than wait for that wake-up.
+        self.refresh_main_stop();
         let main_stopped =
             self.main_stopped && crate::proc::stat(main.as_raw()).is_none_or(|s| s.is_stopped());
-        main_stopped
-            || (!self.cfg.single_child
-                && leftovers::group_has_stopped_member(
-                    self.scope,
-                    self.group.unwrap_or(main),
-                    self.me,
-                ))
+        if main_stopped || self.cfg.single_child {
+            // The target gets its CONT (or is only the child): nothing owed for the group.
+            self.scan.cancel();
+            return main_stopped;
+        }
+        let now = Instant::now();
+        if !self.scan.request(now) {
+            log::trace!("scan for stopped members of group {main} owed");
+            return false;
+        }
+        self.scan_group(main, now)
+    }
+
+    /// Scans for a stopped member of the main child's group, started at `start`.
+    fn scan_group(&mut self, main: Pid, start: Instant) -> bool {
+        let group = self.group.unwrap_or(main);
+        let found = target::group_has_stopped_member(self.scope, group, self.me);
+        self.scan.ran(start, Instant::now());
+        found
+    }
+
+    /// Runs the owed scan and wakes the main child's group if a member is stopped.
+    fn settle_owed_scan(&mut self) {
+        let Some(main) = self.main else {
+            self.scan.cancel();
+            return;
+        };
+        if self.scan_group(main, Instant::now()) {
+            log::debug!("a member of group {main} is stopped: SIGCONT, as owed");
+            // A failure means the group ended meanwhile: nothing left to wake.
+            let _ = self.main_target(main).send(num::CONT);
+        }
     }
 
     fn on_reaped(&mut self, r: Reaped) {
-        // Issue 12: stop and continue reports (WUNTRACED | WCONTINUED) reap nothing; the main
-        // child's job-control stops are passed through to rein's own parent.
-        match r.status {
-            WaitStatus::Exited(..) | WaitStatus::Signaled(..) => {}
-            // The reap loop takes the main child's stop reports before `reap::main_child_stop`
-            // could: record them here too, for SIGCONT after a forwarded stopping signal.
-            WaitStatus::Stopped(pid, sig) if Some(pid) == self.main => {
-                self.main_stopped = true;
-                return self.job.on_main_stopped(pid, sig as i32);
-            }
-            WaitStatus::Continued(pid) if Some(pid) == self.main => {
-                self.main_stopped = false;
-                return;
-            }
-            _ => return,
+        // The reaping pass asks for exits only (reap.rs); anything else reaps nothing.
+        if !matches!(r.status, WaitStatus::Exited(..) | WaitStatus::Signaled(..)) {
+            return;
         }
         if Some(r.pid) != self.main {
             self.adoption.note_reaped(r.pid, r.status);
@@ -416,6 +469,8 @@ impl<'a> Supervisor<'a> {
             return;
         }
         self.main = None;
+        self.main_stopped = false;
+        self.scan.cancel();
         self.main_end = ChildEnd::from_wait(r.status);
         match self.main_end {
             Some(ChildEnd::Exited(c)) => log::info!("main child {} exited with {c}", r.pid),
