@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 
 use crate::adopt::{Adoption, Step};
 use crate::cli::Config;
-use crate::events::{BATCH, Received, SI_USER, SignalSource};
+use crate::events::{BATCH, RawBatch, Received, SI_USER, SignalSource};
 use crate::exit_code::{ChildEnd, ExitPolicy, Reason};
 use crate::job_control::JobControl;
 use crate::leftovers::{self, Scope};
@@ -126,14 +126,56 @@ impl<'a> Supervisor<'a> {
         }
         // The main child may have exited before the signalfd existed: reap once up front.
         let mut reap_now = true;
+        let mut raw = RawBatch::default();
         let mut batch = [Received::default(); BATCH];
         loop {
+            // Only SIGCHLD means a child may have exited; while shutting down, reap on every
+            // wake-up, since "all gone" is decided from the pass.
+            if reap_now || self.shutdown.phase() != Phase::Running {
+                self.reap(reap_now);
+                reap_now = false;
+            }
+            // Issue 12: ends an adoption once nothing is left; follows --pid-file's process.
+            if self.adoption.is_adopting() {
+                self.check_adoption();
+            }
+            // The clock is read only while something is scheduled: a forwarded signal with no
+            // timer armed costs no time lookup here.
+            let timers = self.shutdown.next_deadline().is_some()
+                || self.scan.is_owed()
+                || self.needs_rescan()
+                || self.adoption.next_deadline().is_some();
+            let now = timers.then(Instant::now);
+            if let Some(now) = now {
+                for action in self.shutdown.on_time(now) {
+                    self.act(action);
+                }
+                if self.scan.due(now) {
+                    self.settle_owed_scan();
+                }
+            }
+            if self.shutdown.phase() != Phase::Running && (self.gave_up || self.all_gone()) {
+                self.log_kills_held_back();
+                return self.summary();
+            }
+            let rescan = self
+                .needs_rescan()
+                .then(|| now.unwrap_or_else(Instant::now) + RESCAN);
+            let mut deadline = [
+                self.shutdown.next_deadline(),
+                rescan,
+                self.adoption.next_deadline(),
+                self.scan.deadline(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             loop {
-                let n = match source.read_batch(&mut batch) {
+                let n = match source.next(deadline, &mut raw, &mut batch) {
                     Ok(n) => n,
                     Err(e) => {
                         if let Some(held) = self.wait_failures.allow(Instant::now()) {
-                            log::warn!("reading signals failed: {e}{}", held_note(held));
+                            log::warn!("waiting for signals failed: {e}{}", held_note(held));
                         }
                         break;
                     }
@@ -153,48 +195,20 @@ impl<'a> Supervisor<'a> {
                 // forwarding further (seen: 10,000 zombies, forwarding never caught up).
                 if reap_now {
                     reap_now = false;
-                    self.refresh_main_stop();
-                    self.no_children = reap::reap_zombies(|r| self.on_reaped(r));
+                    self.reap(true);
                 }
+                // More may be queued: look without waiting.
+                deadline = Some(Instant::now());
             }
-            // Only SIGCHLD means a child may have exited; while shutting down, reap on every
-            // wake-up, since "all gone" is decided from the pass.
-            if reap_now || self.shutdown.phase() != Phase::Running {
-                if reap_now {
-                    self.refresh_main_stop();
-                }
-                reap_now = false;
-                let no_children = reap::reap_zombies(|r| self.on_reaped(r));
-                self.no_children = no_children;
-            }
-            // Issue 12: ends an adoption once nothing is left; follows --pid-file's process.
-            self.check_adoption();
-            let now = Instant::now();
-            for action in self.shutdown.on_time(now) {
-                self.act(action);
-            }
-            if self.scan.due(now) {
-                self.settle_owed_scan();
-            }
-            if self.shutdown.phase() != Phase::Running && (self.gave_up || self.all_gone()) {
-                self.log_kills_held_back();
-                return self.summary();
-            }
-            let rescan = self.needs_rescan().then(|| now + RESCAN);
-            let deadline = [
-                self.shutdown.next_deadline(),
-                rescan,
-                self.adoption.next_deadline(),
-                self.scan.deadline(),
-            ]
-            .into_iter()
-            .flatten()
-            .min();
-            if let Err(e) = source.wait(deadline)
-                && let Some(held) = self.wait_failures.allow(Instant::now())
-            {
-                log::warn!("waiting for signals failed: {e}{}", held_note(held));
-            }
+        }
+    }
+
+    /// One reaping pass; after a SIGCHLD (`chld`) also the main child's stop state, if it is
+    /// still there to ask about.
+    fn reap(&mut self, chld: bool) {
+        self.no_children = reap::reap_zombies(|r| self.on_reaped(r));
+        if chld {
+            self.refresh_main_stop();
         }
     }
 
@@ -415,8 +429,9 @@ impl<'a> Supervisor<'a> {
     /// Whether the target of a stopping signal just sent to the main child is stopped now: the
     /// child itself, by its last stop report (/proc can only veto a report the child outran,
     /// e.g. by dying of the signal just sent), or with its group, any member by its /proc
-    /// state. That scan is O(processes), so it is rate-limited (see [`ScanBudget`]): when it
-    /// may not run now, it is owed and `settle_owed_scan` runs it once it is due.
+    /// state. That scan is O(processes), so it is never made here: it is owed (see
+    /// [`ScanBudget`]) and `settle_owed_scan` makes it once it is due, unless the main child's
+    /// exit, a CONT or a stop signal made it moot first.
     fn main_target_stopped(&mut self, main: Pid) -> bool {
         // The child's stop is visible before its SIGCHLD is queued (do_signal_stop sets the
         // state, then notifies the parent): ask now rather than wait for that wake-up.
@@ -428,12 +443,8 @@ impl<'a> Supervisor<'a> {
             self.scan.cancel();
             return main_stopped;
         }
-        let now = Instant::now();
-        if !self.scan.request(now) {
-            log::trace!("scan for stopped members of group {main} owed");
-            return false;
-        }
-        self.scan_group(main, now)
+        self.scan.request(Instant::now());
+        false
     }
 
     /// Scans for a stopped member of the main child's group, started at `start`.

@@ -11,10 +11,11 @@
 //!
 //! Whether the main child's *group* has a stopped member can only be read from `/proc`, one
 //! stat file per process: O(processes) work. Anyone in the container can send rein TERM, INT,
-//! QUIT or HUP as often as it likes, so that scan is rate-limited by [`ScanBudget`]: it runs at
-//! once when the last one is long past (a `docker stop`), and under a flood of stopping
-//! signals at most once per [`SCAN_SPACING`] times its own duration, the owed wake-up
-//! coming late instead of never.
+//! QUIT or HUP as often as it likes, so that scan is owed rather than made on the spot, and
+//! paced by [`ScanBudget`]: it runs [`SCAN_SETTLE`] after the signal (by then a program that
+//! obeys has usually exited, and its exit makes the scan moot), and under a flood of stopping
+//! signals at most once per [`SCAN_SPACING`] times its own duration; a stopped member is woken
+//! late instead of never, and one scan settles any number of stopping signals.
 
 use std::io;
 use std::os::fd::OwnedFd;
@@ -131,41 +132,44 @@ pub fn group_has_stopped_member(scope: Scope, group: Pid, me: i32) -> bool {
 /// of processes, about a second with 20,000 on a slow machine).
 pub const SCAN_SPACING: u32 = 16;
 
-/// The rate limit of the group scan (a pure state machine over injected instants).
+/// How long after a stopping signal the scan for stopped group members waits: a program that
+/// acts on the signal at once has exited by then (the shutdown path then owes nothing), one
+/// that is stopped is woken this much later.
+pub const SCAN_SETTLE: Duration = Duration::from_millis(1);
+
+/// The pacing of the group scan (a pure state machine over injected instants).
 ///
-/// A stopping signal that went to the group asks for a scan ([`Self::request`]): granted at
-/// once if the last scan ended long enough ago, otherwise owed, and due at
-/// [`Self::deadline`]. However many stopping signals arrive meanwhile, one scan settles them
-/// all. An owed scan is dropped ([`Self::cancel`]) when the question is moot: the group got a
+/// A stopping signal that went to the group owes a scan ([`Self::request`]), due at
+/// [`Self::deadline`]: [`SCAN_SETTLE`] later, and no sooner than [`SCAN_SPACING`] times the
+/// last scan's duration after it ended. However many stopping signals arrive meanwhile, one
+/// scan settles them all. An owed scan is dropped ([`Self::cancel`]) when the question is moot: the group got a
 /// SIGCONT or a stop signal after the stopping one (the latest request wins), or the main
 /// child is gone (the shutdown path wakes stopped leftovers itself).
 #[derive(Debug, Default, Clone)]
 pub struct ScanBudget {
     owed: bool,
+    /// When the owed scan is due.
+    due: Option<Instant>,
+    /// The earliest a scan may run, from the last one's duration.
     next: Option<Instant>,
 }
 
 impl ScanBudget {
-    /// A stopping signal went to the group at `now`: whether the scan may run now. If not, it
-    /// is owed.
-    pub fn request(&mut self, now: Instant) -> bool {
-        if self.next.is_none_or(|next| now >= next) {
-            self.owed = false;
-            return true;
+    /// A stopping signal went to the group at `now`: a scan is owed.
+    pub fn request(&mut self, now: Instant) {
+        if self.owed {
+            return; // the scan already owed answers for this signal too
         }
         self.owed = true;
-        false
+        let settled = now + SCAN_SETTLE;
+        self.due = Some(self.next.map_or(settled, |n| n.max(settled)));
     }
 
     /// A scan ran from `start` to `end`: the next one waits [`SCAN_SPACING`] times as long.
     pub fn ran(&mut self, start: Instant, end: Instant) {
         self.owed = false;
         let took = end.saturating_duration_since(start);
-        self.next = Some(
-            end + took
-                .saturating_mul(SCAN_SPACING)
-                .max(Duration::from_micros(1)),
-        );
+        self.next = Some(end + took.saturating_mul(SCAN_SPACING));
     }
 
     /// Drops an owed scan.
@@ -180,7 +184,7 @@ impl ScanBudget {
 
     /// When the owed scan is due, if one is owed.
     pub fn deadline(&self) -> Option<Instant> {
-        if self.owed { self.next } else { None }
+        if self.owed { self.due } else { None }
     }
 
     /// Whether an owed scan is due at `now`.
@@ -194,34 +198,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_first_scan_runs_at_once_and_a_flood_owes_one_scan() {
+    fn a_scan_is_owed_for_the_settle_time_and_a_flood_owes_one_scan() {
         let t0 = Instant::now();
         let ms = Duration::from_millis;
         let mut b = ScanBudget::default();
-        assert!(b.request(t0));
-        assert_eq!(b.deadline(), None);
-        b.ran(t0, t0 + ms(2));
-        let next = t0 + ms(2) + ms(2) * SCAN_SPACING;
-        // Every stopping signal before `next` owes the same single scan.
+        b.request(t0);
+        assert_eq!(b.deadline(), Some(t0 + SCAN_SETTLE));
+        // A second stopping signal before it is due changes nothing.
+        b.request(t0 + Duration::from_micros(500));
+        assert_eq!(b.deadline(), Some(t0 + SCAN_SETTLE));
+        assert!(!b.due(t0));
+        assert!(b.due(t0 + SCAN_SETTLE));
+        b.ran(t0 + SCAN_SETTLE, t0 + SCAN_SETTLE + ms(2));
+        assert!(!b.is_owed());
+        let next = t0 + SCAN_SETTLE + ms(2) + ms(2) * SCAN_SPACING;
+        // Every stopping signal before `next` owes the same single scan, due at `next`.
         for k in 1..100 {
-            assert!(!b.request(t0 + ms(3) + Duration::from_micros(k)));
+            b.request(t0 + ms(4) + Duration::from_micros(k));
             assert_eq!(b.deadline(), Some(next));
         }
-        assert!(!b.due(next - Duration::from_micros(1)));
-        assert!(b.due(next));
         b.ran(next, next + ms(1));
-        assert!(!b.is_owed());
-        // Long after the last scan, the next request runs at once again.
-        assert!(b.request(next + ms(100)));
-        assert!(!b.is_owed());
+        // Long after the last scan, the settle time alone counts again.
+        let later = next + ms(100);
+        b.request(later);
+        assert_eq!(b.deadline(), Some(later + SCAN_SETTLE));
     }
 
     #[test]
     fn an_owed_scan_can_be_dropped() {
         let t0 = Instant::now();
         let mut b = ScanBudget::default();
-        b.ran(t0, t0 + Duration::from_millis(1));
-        assert!(!b.request(t0 + Duration::from_millis(2)));
+        b.request(t0);
         assert!(b.is_owed());
         b.cancel();
         assert_eq!(b.deadline(), None);
