@@ -426,25 +426,26 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// Whether the target of a stopping signal just sent to the main child is stopped now: the
-    /// child itself, by its last stop report (/proc can only veto a report the child outran,
-    /// e.g. by dying of the signal just sent), or with its group, any member by its /proc
-    /// state. That scan is O(processes), so it is never made here: it is owed (see
-    /// [`ScanBudget`]) and `settle_owed_scan` makes it once it is due, unless the main child's
-    /// exit, a CONT or a stop signal made it moot first.
+    /// Whether the target of a stopping signal just sent to the main child is known to be
+    /// stopped now: the child itself, by its last stop report (read on a SIGCHLD wake-up;
+    /// /proc can only veto a report the child outran, e.g. by dying of the signal just sent).
+    /// Anything else is owed to `settle_owed_scan`, due [`target::SCAN_SETTLE`] later (see
+    /// [`ScanBudget`]) unless the main child's exit, a CONT or a stop signal makes it moot
+    /// first: a stop the child made just now (visible before its SIGCHLD is queued), and with
+    /// its group, any member's, which only an O(processes) scan of /proc can tell. So a
+    /// forwarded stopping signal costs no system call beyond the kill, however often it comes.
     fn main_target_stopped(&mut self, main: Pid) -> bool {
-        // The child's stop is visible before its SIGCHLD is queued (do_signal_stop sets the
-        // state, then notifies the parent): ask now rather than wait for that wake-up.
-        self.refresh_main_stop();
-        let main_stopped =
-            self.main_stopped && crate::proc::stat(main.as_raw()).is_none_or(|s| s.is_stopped());
-        if main_stopped || self.cfg.single_child {
-            // The target gets its CONT (or is only the child): nothing owed for the group.
+        if self.main_known_stopped(main) {
+            // The target gets its CONT: nothing owed.
             self.scan.cancel();
-            return main_stopped;
+            return true;
         }
         self.scan.request(Instant::now());
         false
+    }
+
+    fn main_known_stopped(&self, main: Pid) -> bool {
+        self.main_stopped && crate::proc::stat(main.as_raw()).is_none_or(|s| s.is_stopped())
     }
 
     /// Scans for a stopped member of the main child's group, started at `start`.
@@ -455,16 +456,30 @@ impl<'a> Supervisor<'a> {
         found
     }
 
-    /// Runs the owed scan and wakes the main child's group if a member is stopped.
+    /// Makes the owed check: the main child's stop state (waitid), and unless only the child is
+    /// the target, the scan for stopped members of its group; wakes the target if either says
+    /// so.
     fn settle_owed_scan(&mut self) {
+        self.refresh_main_stop();
         let Some(main) = self.main else {
             self.scan.cancel();
             return;
         };
-        if self.scan_group(main, Instant::now()) {
-            log::debug!("a member of group {main} is stopped: SIGCONT, as owed");
-            // A failure means the group ended meanwhile: nothing left to wake.
-            let _ = self.main_target(main).send(num::CONT);
+        let (target, stopped) = if self.cfg.single_child {
+            self.scan.cancel();
+            (Target::Process(main), self.main_known_stopped(main))
+        } else {
+            let stopped = self.main_known_stopped(main) || {
+                let start = Instant::now();
+                self.scan_group(main, start)
+            };
+            self.scan.cancel();
+            (self.main_target(main), stopped)
+        };
+        if stopped {
+            log::debug!("the target of a stopping signal to {main} is stopped: SIGCONT, as owed");
+            // A failure means the target ended meanwhile: nothing left to wake.
+            let _ = target.send(num::CONT);
         }
     }
 

@@ -64,9 +64,13 @@ impl Target<'_> {
             Target::Process(pid) => sys::kill_raw(pid.as_raw(), sig),
             Target::Group(pgid) => sys::kill_raw(-pgid.as_raw(), sig),
             Target::MainChild { pid, group } => {
-                let in_group = getpgid(Some(pid)) == Ok(group);
+                // The group first, so that the usual case costs nothing before the kill (this
+                // is the hop every forwarded signal takes); then the child itself if it is no
+                // longer in that group. A child that changes its group in the instant between
+                // the two calls gets the signal twice (left after the kill) or not at all (came
+                // back before the check); checking first only moves that window.
                 let to_group = sys::kill_raw(-group.as_raw(), sig);
-                if in_group {
+                if getpgid(Some(pid)) == Ok(group) {
                     to_group
                 } else {
                     sys::kill_raw(pid.as_raw(), sig).or(to_group)
