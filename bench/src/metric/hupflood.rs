@@ -26,7 +26,11 @@ pub fn run(o: &Opts) -> io::Result<()> {
     let fifo = o.work.join("hup.fifo");
     for _ in 0..o.rounds {
         for &n in &o.sizes {
-            for init in o.inits.iter().filter(|i| i.is_real() || i.name.starts_with("rein")) {
+            for init in o
+                .inits
+                .iter()
+                .filter(|i| i.is_real() || i.name.starts_with("rein"))
+            {
                 let chan = Channel::new(&fifo)?;
                 let cmd = [
                     me.clone(),
@@ -36,7 +40,10 @@ pub fn run(o: &Opts) -> io::Result<()> {
                 ];
                 let mut child = spawn(&command_line(init, mode, &[], &cmd), &err, None)?;
                 if chan.read(Duration::from_secs(60))? != READY {
-                    return Err(io::Error::other(format!("{}: child-hup not ready", init.name)));
+                    return Err(io::Error::other(format!(
+                        "{}: child-hup not ready",
+                        init.name
+                    )));
                 }
                 let target = target_pid(&child, mode)?;
                 let _ = find_child_of(target)?;
