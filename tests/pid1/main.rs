@@ -38,6 +38,8 @@ mod logging;
 mod tty;
 // Stopped processes still end on TERM: rein adds a CONT, for stopped targets only.
 mod stopped;
+// HUP and STOP/CONT floods: rein still forwards, reaps and wakes a stopped member once.
+mod flood;
 // The grace period: leftovers get TERM, then KILL; setsid'd and double-forked ones too.
 mod shutdown;
 // --timeout: 124, the timeout signal, escalation, no survivors.

@@ -48,9 +48,10 @@ fn a_forwarded_stop_signal_arrives_alone_without_a_cont() {
             } else {
                 &["child", "grandchild"]
             };
-            // USR1 last, as a fence: rein handles signals in order and sends any CONT right
-            // after the signal it follows, so once USR1 is logged every CONT is pending in
-            // the probes, and they read pending signals before they see stdin's EOF.
+            // USR1 last, as a fence: rein handles signals in order, so once USR1 is logged every
+            // CONT sent on the spot is pending in the probes; one owed to a scan for stopped
+            // group members is settled once rein waits with no deadline. The probes read
+            // pending signals before they see stdin's EOF.
             for sig in [TERM, INT, QUIT, HUP, USR1] {
                 run.signal(rein, sig);
                 wait_until(
@@ -59,6 +60,9 @@ fn a_forwarded_stop_signal_arrives_alone_without_a_cont() {
                     || roles.iter().all(|r| logged(&log, r, sig)),
                 );
             }
+            wait_until(&format!("{mode:?}: rein owes nothing"), DEADLINE, || {
+                crate::idle::in_poll_without_timeout(rein)
+            });
             let out = run.finish();
             assert_eq!(out.code, Some(0), "{mode:?}: {out:?}");
             let counts = counts(&log);
