@@ -239,3 +239,19 @@ pub fn take_pending(sig: libc::c_int) -> bool {
     };
     rc == libc::c_long::from(sig)
 }
+
+/// Whether the kernel reaps rein's children by itself when they exit: SIGCHLD's disposition is
+/// `SIG_IGN` or has `SA_NOCLDWAIT` (inherited through exec from whoever started rein, since
+/// rein only blocks SIGCHLD). Then a child's pid may be freed, and reused, without rein waiting
+/// for it. Asked with `sigaction(SIGCHLD, NULL, &old)`, which changes nothing.
+///
+/// # References
+/// - <https://man7.org/linux/man-pages/man2/sigaction.2.html> (`SA_NOCLDWAIT`)
+pub fn sigchld_reaps_by_itself() -> bool {
+    // SAFETY: a zeroed sigaction is a valid value to be overwritten; the new-action pointer is
+    // null, so nothing is changed, and `old` lives on this stack frame for the call.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: see above.
+    let rc = unsafe { libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut old) };
+    rc != 0 || old.sa_sigaction == libc::SIG_IGN || old.sa_flags & libc::SA_NOCLDWAIT != 0
+}
