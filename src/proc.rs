@@ -237,11 +237,38 @@ pub fn thread_children(pid: i32, tid: i32) -> Option<Vec<i32>> {
 /// PID 1 of a namespace the kernel answers it by walking every process of the host.) `None`
 /// if `/proc` cannot be listed.
 pub fn any_other_live(me: i32) -> Option<bool> {
-    Some(
-        pids()?
-            .filter(|&p| p != me)
-            .any(|p| stat(p).is_some_and(|s| !s.is_zombie())),
+    // Read through a stack buffer with getdents64: `read_dir` allocates for every entry, and
+    // this runs at the end of every run as PID 1 (`rein -- true` included).
+    let fd = nix::fcntl::open(
+        "/proc",
+        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
     )
+    .ok()?;
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = crate::sys::getdents64(&fd, &mut buf).ok()?;
+        if n == 0 {
+            return Some(false);
+        }
+        let mut at = 0;
+        // struct linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), d_name.
+        while at + 19 <= n {
+            let reclen = usize::from(u16::from_ne_bytes([buf[at + 16], buf[at + 17]]));
+            if reclen == 0 || at + reclen > n {
+                break;
+            }
+            let name = &buf[at + 19..at + reclen];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            if let Some(pid) = parse_pid(name)
+                && pid != me
+                && stat(pid).is_some_and(|s| !s.is_zombie())
+            {
+                return Some(true);
+            }
+            at += reclen;
+        }
+    }
 }
 
 /// Appends the whitespace-separated numbers in the file at `path` to `out`, reading through a

@@ -255,3 +255,24 @@ pub fn sigchld_reaps_by_itself() -> bool {
     let rc = unsafe { libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut old) };
     rc != 0 || old.sa_sigaction == libc::SIG_IGN || old.sa_flags & libc::SA_NOCLDWAIT != 0
 }
+
+/// `getdents64(fd, buf)`: fills `buf` with the next `struct linux_dirent64` records of the open
+/// directory `fd` and returns how many bytes it wrote (0 at the end). Lets rein list a
+/// directory through a stack buffer, without the allocations of `std::fs::read_dir`.
+///
+/// # References
+/// - <https://man7.org/linux/man-pages/man2/getdents.2.html>
+pub fn getdents64(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which is live and
+    // exclusively borrowed for the call.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_getdents64,
+            fd.as_raw_fd(),
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
