@@ -3,8 +3,9 @@
 //! "Every remaining process" depends on where rein runs:
 //! - as PID 1, it is everything in the PID namespace, including processes that joined it from
 //!   outside (`docker exec`, `nsenter`), which rein cannot reap but must still stop;
-//!   `kill(-1, sig)` reaches them all in one call, atomically with respect to fork (for
-//!   SIGTERM only when someone else than rein's own children is there, see [`Drain`]);
+//!   `kill(-1, sig)` reaches them all in one call, atomically with respect to fork (SIGKILL;
+//!   SIGTERM goes to rein's own children first and to the others a moment later, see
+//!   [`Drain`]);
 //! - as a subreaper, it is every descendant, including those that called `setsid` or
 //!   double-forked out of the main child's process group. Orphans among them are re-parented
 //!   to rein, so following parent links in `/proc` from rein down finds them all; a process
@@ -265,14 +266,16 @@ pub struct Pass {
 
 /// Stopping leftovers cheaply, in two looks, and reaping them by pid.
 ///
-/// At SIGTERM rein signals what it can reach without reading each process's state: as PID 1
-/// everyone with `kill(-1)`; as a subreaper its own children, by pid (see [`Drain::signal`]).
+/// At SIGTERM rein signals what it can reach without reading each process's state: its own
+/// children, by pid, oldest first (see [`Drain::signal`]).
 /// Reading `/proc/PID/stat` for each of N processes before signalling them cost more than the
 /// whole of their exits (about 10 µs each, 20,000 of them), and most leftovers die of the TERM
 /// whatever state they were in (a stopped process whose TERM is fatal is killed at once).
-/// Once the exits pause ([`QUIET`], or [`SECOND_LOOK_BY`] at the latest), the second look walks
-/// what is left as before: descendants below rein's children get their SIGTERM (pinned by a
-/// pidfd, their parent re-checked), and every survivor that is stopped gets its SIGCONT.
+/// Once the exits pause ([`QUIET`] and a little more per child still to reap, or
+/// [`SECOND_LOOK_BY`] at the latest), the second look walks what is left as before: the other
+/// leftovers get their SIGTERM (pinned by a pidfd; as a subreaper, their parent re-checked:
+/// rein's descendants below its children; as PID 1, everyone else in the namespace), and every
+/// survivor that is stopped gets its SIGCONT. None gets a second TERM.
 ///
 /// The children signalled are then reaped by pid, oldest first, with `waitpid(-1)` (which
 /// scans every child on each call) only once their exits pause or none is left to wait for.
@@ -290,7 +293,8 @@ pub struct Drain {
     terminated: HashSet<i32>,
     /// Children reaped while the signals went out, for the next pass to hand on.
     early: Vec<Reaped>,
-    /// As PID 1: SIGTERM went to everyone with kill(-1), so the second look sends none.
+    /// As PID 1: SIGTERM went to everyone with kill(-1) (only when the kernel may reap rein's
+    /// children by itself), so the second look sends none.
     everyone: bool,
 }
 
@@ -487,8 +491,7 @@ impl Drain {
     /// namespace's or has no `children` file, or when the kernel might reap rein's children by
     /// itself.
     ///
-    /// As PID 1 with others than its children in the namespace, everyone gets the signal from
-    /// `kill(-1)` and is counted from the listing of `/proc` (no stat line each).
+    /// As PID 1 the other processes of the namespace get theirs at the second look.
     fn first_look(&mut self, scope: Scope, sig: i32, me: i32) -> Option<Vec<i32>> {
         if !proc::is_ours() {
             return None;
@@ -496,23 +499,22 @@ impl Drain {
         match scope {
             Scope::Namespace => {
                 let children = proc::own_children(me)?;
-                // Everyone listed in /proc (zombies included): a directory entry each, without
-                // reading any of them.
-                let listed: Vec<i32> = proc::pids()?.filter(|&p| p != me).collect();
-                let ours: HashSet<i32> = children.iter().copied().collect();
-                if sys::sigchld_reaps_by_itself() || !listed.iter().all(|p| ours.contains(p)) {
-                    // Everyone but rein, in one call that no concurrent fork can escape.
+                if sys::sigchld_reaps_by_itself() {
+                    // rein's children might be reaped (and their pids reused) behind its back:
+                    // everyone but rein, in one call that no concurrent fork can escape.
                     let _ = target::signal(Target::Everyone, sig, || false);
                     self.everyone = true;
                     self.track(&children);
-                    return Some(listed);
+                    return Some(children);
                 }
-                // Everyone else is rein's own child (the usual end of a container: the main
-                // child's orphans were re-parented to rein): signalled one by one, oldest first,
-                // as below. kill(-1) would hold the kernel's tasklist lock over the whole walk,
-                // which every one of them needs to exit, and leave them all to exit at once after
-                // it, in whatever order the scheduler runs them (20,000: 0.3-2.8 s for the walk
-                // alone here). A child forked meanwhile is found by the second look.
+                // rein's own children (the usual leftovers of a container: the main child's
+                // orphans, re-parented to rein) one by one, oldest first, as below; the others
+                // (their descendants, processes that joined the namespace) at the second look.
+                // kill(-1) would hold the kernel's tasklist lock over its whole walk, which each
+                // of them needs to exit, and leave them all to exit at once after it, in
+                // whatever order the scheduler runs them (20,000: 0.3-2.8 s for the walk alone
+                // here); and listing /proc first to count them cost 2,000 leftovers 12 ms more
+                // (a directory entry each, which the kernel then drops again at each exit).
                 Some(self.term_children(children, sig))
             }
             Scope::Descendants(_) => {
