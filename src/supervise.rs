@@ -67,6 +67,12 @@ pub struct Supervisor<'a> {
     /// Issue 12: `--adopt`/`--pid-file` (adopt.rs) and job control (job_control.rs).
     adoption: Adoption,
     job: JobControl,
+    /// Stopping and reaping leftovers (leftovers.rs).
+    drain: leftovers::Drain,
+    /// What the main child's exit calls for, done once the reaping pass that found it is over:
+    /// signalling leftovers from inside that pass would have it go on reaping them one
+    /// `waitpid(-1)` at a time, the slow way (see `leftovers::Drain`).
+    after_pass: Option<Action>,
 }
 
 impl<'a> Supervisor<'a> {
@@ -109,6 +115,8 @@ impl<'a> Supervisor<'a> {
             wait_failures: Throttle::new(throttle::EVERY),
             adoption: Adoption::off(),
             job: JobControl::off(),
+            drain: leftovers::Drain::default(),
+            after_pass: None,
         }
     }
 
@@ -166,6 +174,7 @@ impl<'a> Supervisor<'a> {
                 rescan,
                 self.adoption.next_deadline(),
                 self.scan.deadline(),
+                self.drain.next_deadline(),
             ]
             .into_iter()
             .flatten()
@@ -204,12 +213,18 @@ impl<'a> Supervisor<'a> {
     }
 
     /// One reaping pass; after a SIGCHLD (`chld`) also the main child's stop state, if it is
-    /// still there to ask about.
+    /// still there to ask about. While leftovers drain, the pass is `leftovers::Drain`'s (by
+    /// pid). What the main child's exit calls for runs after the pass (`after_pass`).
     fn reap(&mut self, chld: bool) {
-        self.no_children = reap::reap_zombies(|r| self.on_reaped(r));
+        if self.shutdown.phase() == Phase::Running {
+            self.no_children = reap::reap_zombies(|r| self.on_reaped(r));
+        } else {
+            self.drain_pass();
+        }
         if chld {
             self.refresh_main_stop();
         }
+        self.act_after_pass();
     }
 
     fn on_received(&mut self, rec: Received) {
@@ -509,8 +524,24 @@ impl<'a> Supervisor<'a> {
         if self.adoption.on_main_exit(self.main_end, Instant::now()) {
             return;
         }
-        let action = self.shutdown.on_main_exit(Instant::now());
-        self.act(action);
+        self.after_pass = Some(self.shutdown.on_main_exit(Instant::now()));
+    }
+
+    fn act_after_pass(&mut self) {
+        if let Some(action) = self.after_pass.take() {
+            self.act(action);
+        }
+    }
+
+    /// A reaping pass while leftovers drain: see `leftovers::Drain::reap`. `on_reaped` never
+    /// signals leftovers itself (it leaves that to `after_pass`), so the drain can be taken
+    /// out for the pass.
+    fn drain_pass(&mut self) {
+        let mut drain = std::mem::take(&mut self.drain);
+        let pass = drain.reap(self.scope, self.me, Instant::now(), |r| self.on_reaped(r));
+        self.drain = drain;
+        self.no_children = pass.no_children;
+        self.terminated.extend(pass.terminated);
     }
 
     fn act(&mut self, action: Action) {
@@ -578,7 +609,10 @@ impl<'a> Supervisor<'a> {
     }
 
     fn signal_leftovers(&mut self, sig: i32) {
-        let hit = match leftovers::signal_leftovers(self.scope, sig, self.me) {
+        let signalled =
+            self.drain
+                .signal(self.scope, sig, self.me, self.no_children, Instant::now());
+        let hit = match signalled {
             Some(pids) => pids,
             None => {
                 if !self.warned_no_proc {

@@ -239,3 +239,40 @@ pub fn take_pending(sig: libc::c_int) -> bool {
     };
     rc == libc::c_long::from(sig)
 }
+
+/// Whether the kernel reaps rein's children by itself when they exit: SIGCHLD's disposition is
+/// `SIG_IGN` or has `SA_NOCLDWAIT` (inherited through exec from whoever started rein, since
+/// rein only blocks SIGCHLD). Then a child's pid may be freed, and reused, without rein waiting
+/// for it. Asked with `sigaction(SIGCHLD, NULL, &old)`, which changes nothing.
+///
+/// # References
+/// - <https://man7.org/linux/man-pages/man2/sigaction.2.html> (`SA_NOCLDWAIT`)
+pub fn sigchld_reaps_by_itself() -> bool {
+    // SAFETY: a zeroed sigaction is a valid value to be overwritten; the new-action pointer is
+    // null, so nothing is changed, and `old` lives on this stack frame for the call.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: see above.
+    let rc = unsafe { libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut old) };
+    rc != 0 || old.sa_sigaction == libc::SIG_IGN || old.sa_flags & libc::SA_NOCLDWAIT != 0
+}
+
+/// `getdents64(fd, buf)`: fills `buf` with the next `struct linux_dirent64` records of the open
+/// directory `fd` and returns how many bytes it wrote (0 at the end). Lets rein list a
+/// directory through a stack buffer, without the allocations of `std::fs::read_dir`.
+///
+/// # References
+/// - <https://man7.org/linux/man-pages/man2/getdents.2.html>
+pub fn getdents64(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the kernel writes at most `buf.len()` bytes into `buf`, which is live and
+    // exclusively borrowed for the call.
+    let n = unsafe {
+        libc::syscall(
+            libc::SYS_getdents64,
+            fd.as_raw_fd(),
+            buf.as_mut_ptr(),
+            buf.len(),
+        )
+    };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
