@@ -105,11 +105,15 @@ pub fn run(cfg: &Config, argv: CArray<'_>, env: ChildEnv<'_>) -> u8 {
     summary.exit_code
 }
 
-/// Blocks every signal rein catches; returns the mask rein was started with, which the main
-/// child gets back.
+/// Blocks every signal rein catches and takes SIGCHLD back to its default; returns the mask
+/// and SIGCHLD disposition rein was started with, which the main child gets back.
 fn block_signals() -> std::io::Result<SignalState> {
     let mask = sys::sigprocmask(libc::SIG_BLOCK, Some(signals::caught_mask()))?;
-    Ok(SignalState { mask })
+    let sigchld_ignored = sys::take_sigchld_default()?;
+    Ok(SignalState {
+        mask,
+        sigchld_ignored,
+    })
 }
 
 /// `PR_SET_CHILD_SUBREAPER`, always: as PID 1 it changes nothing, elsewhere it makes orphans

@@ -33,14 +33,18 @@ use crate::terminal::Terminal;
 
 /// The signal state rein was started with, which the main child gets back.
 ///
-/// Only the mask needs restoring. Dispositions pass through untouched: rein installs no
-/// handler and changes no disposition (its C `main` even skips Rust's SIGPIPE set-up), fork
-/// copies them, and exec keeps every `SIG_IGN`. So `nohup`-style ignores reach the child
-/// without rein having to query 62 signals at start-up and set them again after fork.
+/// The mask needs restoring, and SIGCHLD if it was ignored. Other dispositions pass through
+/// untouched: rein installs no handler and changes no other disposition (its C `main` even
+/// skips Rust's SIGPIPE set-up), fork copies them, and exec keeps every `SIG_IGN`. So
+/// `nohup`-style ignores reach the child without rein having to query 62 signals at start-up
+/// and set them again after fork. SIGCHLD is the exception: rein must take it back to its
+/// default for itself (see `sys::take_sigchld_default`), and gives the child the ignore back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SignalState {
     /// The blocked mask rein inherited.
     pub mask: RawMask,
+    /// Whether rein was started with SIGCHLD ignored.
+    pub sigchld_ignored: bool,
 }
 
 /// Everything needed to start the main child.
@@ -264,6 +268,9 @@ fn become_main_child(
     }
     if let Some(slot) = image.listen {
         write_listen_pid(slot);
+    }
+    if restore.sigchld_ignored {
+        sys::ignore_sigchld_after_fork();
     }
     sys::set_mask_after_fork(restore.mask);
     exec_search(image)

@@ -240,6 +240,36 @@ pub fn take_pending(sig: libc::c_int) -> bool {
     rc == libc::c_long::from(sig)
 }
 
+/// Sets SIGCHLD's disposition to `SIG_DFL` without flags and says whether it was `SIG_IGN`.
+/// An ignored SIGCHLD (or `SA_NOCLDWAIT`) inherited from the caller makes the kernel reap
+/// rein's children by itself: the main child's status would be lost and rein would wait for
+/// an exit it is never told of.
+///
+/// # References
+/// - <https://man7.org/linux/man-pages/man2/sigaction.2.html> (`SA_NOCLDWAIT`, `SIG_IGN`)
+pub fn take_sigchld_default() -> io::Result<bool> {
+    // SAFETY: a zeroed sigaction is a valid value: handler SIG_DFL (0), empty mask, no flags.
+    let new: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; it is overwritten by the call.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers refer to live sigactions on this stack frame for the call.
+    let rc = unsafe { libc::sigaction(libc::SIGCHLD, &new, &mut old) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(old.sa_sigaction == libc::SIG_IGN)
+}
+
+/// Async-signal-safe `sigaction(SIGCHLD, SIG_IGN)` for the main child between fork and exec,
+/// so it inherits the ignored SIGCHLD rein took back for itself ([`take_sigchld_default`]).
+pub fn ignore_sigchld_after_fork() {
+    // SAFETY: a zeroed sigaction is a valid value; its handler is then set to SIG_IGN.
+    let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+    act.sa_sigaction = libc::SIG_IGN;
+    // SAFETY: `act` lives on this stack frame; the old-action pointer is null.
+    unsafe { libc::sigaction(libc::SIGCHLD, &act, std::ptr::null_mut()) };
+}
+
 /// Whether the kernel reaps rein's children by itself when they exit: SIGCHLD's disposition is
 /// `SIG_IGN` or has `SA_NOCLDWAIT` (inherited through exec from whoever started rein, since
 /// rein only blocks SIGCHLD). Then a child's pid may be freed, and reused, without rein waiting

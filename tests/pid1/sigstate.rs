@@ -93,3 +93,21 @@ fn the_child_ignores_exactly_what_rein_ignores_whoever_started_it() {
         assert_eq!((blk, ign), (0, rein_ign), "{mode:?}");
     }
 }
+
+/// A caller that ignores SIGCHLD (a shell's `trap '' CHLD`, a daemon manager's leftover
+/// disposition) must not make the kernel reap rein's children behind its back: rein would never
+/// see the main child's exit, lose its status and wait forever. rein takes SIGCHLD back to its
+/// default for itself, and hands the child the ignored SIGCHLD it would have had without rein.
+#[test]
+fn an_inherited_ignored_sigchld_neither_hangs_rein_nor_loses_the_status() {
+    let wrap = wrapper(&[], &[17]);
+    for mode in modes("an_inherited_ignored_sigchld_neither_hangs_rein_nor_loses_the_status") {
+        // The status: a shell that exits 3 (before the fix rein never saw it and hung).
+        let exit3 = ["--", "sh", "-c", "exit 3"];
+        let out = Run::spawn(command_via(mode, &wrap, &exit3)).finish();
+        assert_eq!(out.code, Some(3), "{mode:?}: {out:?}");
+        // The child's disposition: grep, not a shell (dash resets SIGCHLD for itself).
+        let out = Run::spawn(command_via(mode, &wrap, &GREP)).finish();
+        assert_eq!(child_masks(mode, &out).1, mask(&[17]), "{mode:?}: SigIgn");
+    }
+}
