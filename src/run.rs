@@ -101,6 +101,9 @@ pub fn run(cfg: &Config, argv: CArray<'_>, env: ChildEnv<'_>) -> u8 {
     let summary = Supervisor::new(cfg, main, start)
         .with_issue12(adoption, job)
         .run(&source, pending);
+    // rein exits next, and the kernel closes the signalfd with everything else: a `close` here
+    // would only delay the exit, which for PID 1 is the moment the container ends.
+    std::mem::forget(source);
     finish(status_file.as_ref(), &summary);
     summary.exit_code
 }
