@@ -89,7 +89,11 @@ pub fn main_with(args: CArray<'_>, env: CArray<'_>) -> u8 {
                 log::say("internal error: the command is not the end of the arguments");
                 return exit_code::REIN_FAILED;
             }
-            run::run(&cfg, argv, ChildEnv::without_reins_variables(env))
+            let code = run::run(&cfg, argv, ChildEnv::without_reins_variables(env));
+            // rein exits next: freeing the parsed options would only write to the allocator's
+            // pages (page faults) and unmap one, just before the exit frees everything anyway.
+            std::mem::forget(cfg);
+            code
         }
         Err(e) => {
             log::say(&format!("{e} (see 'rein --help')"));

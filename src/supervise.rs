@@ -46,7 +46,11 @@ pub struct Supervisor<'a> {
     /// The main child's process group (its pid at spawn), for the no-/proc fallback.
     group: Option<Pid>,
     shutdown: Shutdown,
-    stops_forwarded: Vec<i32>,
+    /// The stopping signals forwarded so far (TERM, INT, QUIT, HUP, each once), in a fixed
+    /// array: a heap allocation here would be the first write to a fresh page of the
+    /// allocator's, a page fault between the forwarding `kill` and rein's next wait, which
+    /// delays a main child woken on rein's CPU (seen in an ftrace of the shutdown).
+    stops_forwarded: StopsForwarded,
     /// Whether the main child is stopped, as its last stop or continue report said (waitid).
     main_stopped: bool,
     /// The rate limit of the scan for stopped members of the main child's group.
@@ -73,6 +77,29 @@ pub struct Supervisor<'a> {
     /// signalling leftovers from inside that pass would have it go on reaping them one
     /// `waitpid(-1)` at a time, the slow way (see `leftovers::Drain`).
     after_pass: Option<Action>,
+    /// The main child is gone and so is everyone else, as found by `act_after_pass`: the loop
+    /// ends without asking again.
+    all_gone_found: bool,
+}
+
+/// The stopping signals forwarded, each once; see [`Supervisor::note_stop_forwarded`].
+#[derive(Debug, Default)]
+struct StopsForwarded {
+    sigs: [i32; 4],
+    len: usize,
+}
+
+impl StopsForwarded {
+    fn add(&mut self, sig: i32) {
+        if !self.as_slice().contains(&sig) && self.len < self.sigs.len() {
+            self.sigs[self.len] = sig;
+            self.len += 1;
+        }
+    }
+
+    fn as_slice(&self) -> &[i32] {
+        &self.sigs[..self.len]
+    }
 }
 
 impl<'a> Supervisor<'a> {
@@ -100,7 +127,7 @@ impl<'a> Supervisor<'a> {
                 cfg.timeout_signal,
             )
             .with_stop_delay(cfg.stop_delay),
-            stops_forwarded: Vec::new(),
+            stops_forwarded: StopsForwarded::default(),
             main_stopped: false,
             scan: ScanBudget::default(),
             orphans_reaped: 0,
@@ -117,6 +144,7 @@ impl<'a> Supervisor<'a> {
             job: JobControl::off(),
             drain: leftovers::Drain::default(),
             after_pass: None,
+            all_gone_found: false,
         }
     }
 
@@ -162,7 +190,9 @@ impl<'a> Supervisor<'a> {
                     self.settle_owed_scan();
                 }
             }
-            if self.shutdown.phase() != Phase::Running && (self.gave_up || self.all_gone()) {
+            if self.shutdown.phase() != Phase::Running
+                && (self.gave_up || self.all_gone_found || self.all_gone())
+            {
                 self.log_kills_held_back();
                 return self.summary();
             }
@@ -225,6 +255,23 @@ impl<'a> Supervisor<'a> {
             self.refresh_main_stop();
         }
         self.act_after_pass();
+    }
+
+    /// Acts on the main child's exit once the pass that reaped it is over. Signalling the
+    /// leftovers from inside the pass would not know yet whether rein has any child left; after
+    /// it, the usual end of a run (no child left, and as PID 1 nobody else in the namespace)
+    /// is told by one look, which the loop then reuses to end, where signalling would have
+    /// looked (a `/proc` walk, or PID 1's `kill(-1, 0)`, which walks every process of the host)
+    /// and the loop's end check looked again.
+    fn act_after_pass(&mut self) {
+        let Some(action) = self.after_pass.take() else {
+            return;
+        };
+        if matches!(action, Action::TermLeftovers | Action::KillLeftovers) && self.all_gone() {
+            self.all_gone_found = true;
+            return;
+        }
+        self.act(action);
     }
 
     fn on_received(&mut self, rec: Received) {
@@ -339,9 +386,7 @@ impl<'a> Supervisor<'a> {
 
     fn note_stop_forwarded(&mut self, to: i32) {
         if matches!(to, num::TERM | num::INT | num::QUIT | num::HUP) {
-            if !self.stops_forwarded.contains(&to) {
-                self.stops_forwarded.push(to);
-            }
+            self.stops_forwarded.add(to);
             self.shutdown.on_stop_forwarded(Instant::now());
         }
     }
@@ -527,12 +572,6 @@ impl<'a> Supervisor<'a> {
         self.after_pass = Some(self.shutdown.on_main_exit(Instant::now()));
     }
 
-    fn act_after_pass(&mut self) {
-        if let Some(action) = self.after_pass.take() {
-            self.act(action);
-        }
-    }
-
     /// A reaping pass while leftovers drain: see `leftovers::Drain::reap`. `on_reaped` never
     /// signals leftovers itself (it leaves that to `after_pass`), so the drain can be taken
     /// out for the pass.
@@ -689,7 +728,11 @@ impl<'a> Supervisor<'a> {
             zero_on_stop: self.cfg.exit_zero_on_stop,
         };
         let (exit_code, reason) = match self.main_end {
-            Some(end) => policy.decide(end, &self.stops_forwarded, self.shutdown.timed_out()),
+            Some(end) => policy.decide(
+                end,
+                self.stops_forwarded.as_slice(),
+                self.shutdown.timed_out(),
+            ),
             None => (0, Reason::Paused),
         };
         Summary {
