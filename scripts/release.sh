@@ -46,7 +46,10 @@ check() {
   echo "== lintian" "$dir"/rein_*.deb >&2
   # One run for all packages: lintian's start-up is most of its time. Warnings are printed;
   # only errors fail (see README, "Installing").
+  local t=$SECONDS
   lintian --fail-on error --tag-display-limit 0 "$dir"/rein_*.deb >&2 || fail=1
+  echo "lintian: $((SECONDS - t)) s" >&2
+  t=$SECONDS
   for deb in "$dir"/rein_*.deb; do
     arch=$(dpkg-deb -f "$deb" Architecture)
     if [ "$arch" != "$(dpkg --print-architecture)" ] &&
@@ -62,6 +65,7 @@ check() {
       fail=1
     fi
   done
+  echo "dpkg -i, rein --version, dpkg -r of every package: $((SECONDS - t)) s" >&2
   return $fail
 }
 
