@@ -80,6 +80,11 @@ if [ "$mode" = stock-std ] && [ "$name" != x86_64 ]; then
   exit 2
 fi
 
+# cargo's target dir (CARGO_TARGET_DIR, else target/), absolute: the unwind shim and a fetched
+# musl live there too, so that their -L paths, and with them RUSTFLAGS, are the same from any
+# checkout that shares it (.ci/run's second release build reuses the first one's std).
+tdir=$(realpath -m "${CARGO_TARGET_DIR:-target}")
+
 apt_get() {
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -y -qq "$@" >&2
 }
@@ -87,19 +92,19 @@ apt_get() {
 # Debian's musl for a target from a newer release, unpacked under target/ (nothing installed):
 # a private apt state that lists only that release for that one architecture.
 fetch_musl() {
-  local dir="target/debian-musl/$deb" state="target/debian-musl/apt-$from"
+  local dir="$tdir/debian-musl/$deb" state="$tdir/debian-musl/apt-$from"
   if [ ! -d "$dir/usr/lib/$musl" ]; then
     mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$dir"
     echo "deb [arch=$deb signed-by=/usr/share/keyrings/debian-archive-keyring.gpg]" \
       "http://deb.debian.org/debian $from main" >"$state/sources.list"
-    local opts=(-o "Dir::Etc::SourceList=$PWD/$state/sources.list" -o Dir::Etc::SourceParts=/dev/null
-      -o "Dir::State::Lists=$PWD/$state/lists" -o "Dir::Cache=$PWD/$state/cache"
+    local opts=(-o "Dir::Etc::SourceList=$state/sources.list" -o Dir::Etc::SourceParts=/dev/null
+      -o "Dir::State::Lists=$state/lists" -o "Dir::Cache=$state/cache"
       -o "APT::Architectures::=$deb" -o APT::Sandbox::User=root)
     apt-get "${opts[@]}" -qq update >&2
     (cd "$state" && apt-get "${opts[@]}" -qq download "musl-dev:$deb" >&2)
     dpkg-deb -x "$state"/musl-dev_*_"$deb".deb "$dir"
   fi
-  echo "$PWD/$dir/usr/lib/$musl"
+  echo "$dir/usr/lib/$musl"
 }
 
 # Installs the cross gcc and musl for the target if missing; prints musl's library directory.
@@ -127,7 +132,7 @@ setup_cross() {
 
 # A directory holding the libunwind.a that std's musl link asks for (see the table).
 unwind_shim() {
-  local dir="$PWD/target/unwind-shim/$target" eh
+  local dir="$tdir/unwind-shim/$target" eh
   eh=$("$gcc-gcc" -print-file-name=libgcc_eh.a)
   mkdir -p "$dir"
   rm -f "$dir"/*
@@ -174,7 +179,7 @@ if [ "$mode" = rebuilt-std ]; then
 else
   cargo build --release --locked --target "$target" >&2
 fi
-bin="target/$target/release/rein"
+bin="${CARGO_TARGET_DIR:-target}/$target/release/rein"
 # `file` says "static-pie linked" or "statically linked"; either way there is no interpreter.
 if command -v file >/dev/null 2>&1; then
   desc=$(file -b "$bin")
