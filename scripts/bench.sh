@@ -58,11 +58,13 @@ if [ "$quick" -eq 1 ]; then
   out=target/bench/quick
   startup_runs=30 idle_secs=2 sig_count=200 burst_rounds=1 burst=1000
   shutdown_runs=10 reap_rounds=1 orphans=2000 leftover_sizes=2000 leftover_rounds=1
+  hup_sizes=1000 hup_count=3000
   docs_md=$out/benchmarks.md docs_svg=$out/benchmarks.svg
 else
   out=target/bench/full
   startup_runs=300 idle_secs=10 sig_count=2000 burst_rounds=5 burst=5000
   shutdown_runs=100 reap_rounds=3 orphans=20000 leftover_sizes=2000,20000 leftover_rounds=3
+  hup_sizes=1000,5000 hup_count=30000
   docs_md=docs/benchmarks.md docs_svg=docs/benchmarks.svg
 fi
 rm -rf "$out"
@@ -137,6 +139,9 @@ run shutdown --init none=none "${init_args[@]}" --rounds "$shutdown_runs"
 say "7/8 leftovers: main child exit -> init exit with $leftover_sizes processes left behind, $leftover_rounds round(s)"
 run leftovers "${init_args[@]}" --sizes "$leftover_sizes" --rounds "$leftover_rounds"
 
+say "7b/8 stopping-signal flood: init CPU per forwarded SIGHUP with $hup_sizes other processes, $hup_count signals, PID 1"
+run hupflood "${init_args[@]}" --sizes "$hup_sizes" --count "$hup_count" --rounds 1
+
 # --- Report -----------------------------------------------------------------------------------
 say "8/8 binary sizes, and the report"
 meta=$out/meta.txt
@@ -157,7 +162,7 @@ meta=$out/meta.txt
   echo "signals: $("$helper" cgroup-info); kernel.sched_autogroup_enabled=$(cat /proc/sys/kernel/sched_autogroup_enabled 2>/dev/null || echo '?')"
   echo "load average (1, 5, 15 min) before: $load_before; after: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "mode: $([ "$quick" -eq 1 ] && echo quick || echo full)"
-  echo "params: startup_runs=$startup_runs idle_secs=$idle_secs sig_count=$sig_count burst_rounds=$burst_rounds burst=$burst shutdown_runs=$shutdown_runs reap_rounds=$reap_rounds orphans=$orphans leftover_sizes=$leftover_sizes leftover_rounds=$leftover_rounds"
+  echo "params: startup_runs=$startup_runs idle_secs=$idle_secs sig_count=$sig_count burst_rounds=$burst_rounds burst=$burst shutdown_runs=$shutdown_runs reap_rounds=$reap_rounds orphans=$orphans leftover_sizes=$leftover_sizes leftover_rounds=$leftover_rounds hup_sizes=$hup_sizes hup_count=$hup_count"
 } >"$meta"
 PYTHONDONTWRITEBYTECODE=1 python3 scripts/bench_report.py report --raw "$raw" --meta "$meta" \
   --md "$docs_md" --svg "$docs_svg" --note "${BENCH_NOTE:-}" \

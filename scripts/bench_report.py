@@ -163,11 +163,17 @@ def build_rows(data, meta):
                             f"{n:,} leftovers that exit on TERM: main child exit → init exited, {where}",
                             "ms", per_init(m, mode, 1e-6, names=names),
                             stat(m, mode, "floor-waitpid", scale=1e-6), "waitpid", fmt="{:.0f}"))
+    for n in sizes_of(meta, "hup_sizes"):
+        vals = {i: v for i in INITS
+                if (v := stat("hup_cpu_per_signal_ns", "pid1", f"{i}@{n}", scale=1e-3)) is not None}
+        rows.append(row(f"hupflood_{n}",
+                        f"SIGHUP flood with {n:,} other processes: init CPU per forwarded SIGHUP, PID 1",
+                        "µs", vals, fmt="{:.1f}"))
     return rows
 
 
-def sizes_of(meta):
-    return [int(s) for s in meta.get("leftover_sizes", "").split(",") if s]
+def sizes_of(meta, key="leftover_sizes"):
+    return [int(s) for s in meta.get(key, "").split(",") if s]
 
 
 def fmt_cell(r, v):
@@ -518,7 +524,7 @@ def report(a):
 README_ROWS = ["startup_pid1", "startup_plain", "instructions_pid1", "idle_pid1",
                "siglat_cg_median_pid1", "siglat_cg_p99_pid1", "siglat_root_median_pid1",
                "shutdown_pid1", "reap_drain", "reap_cpu", "reap_peak", "leftovers_*_pid1",
-               "leftovers_*_plain", "rss_pid1", "pss_pid1"]
+               "leftovers_*_plain", "hupflood_*", "rss_pid1", "pss_pid1"]
 
 
 def readme_table(summary):

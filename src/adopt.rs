@@ -34,6 +34,7 @@ use nix::unistd::Pid;
 use crate::cli::Config;
 use crate::exit_code::ChildEnd;
 use crate::leftovers::Scope;
+use crate::proc::{self, Stat};
 use crate::signals::{self, num};
 use crate::sys;
 
@@ -496,7 +497,7 @@ fn judge(pid: i32, me: i32) -> Verdict {
     if pid == me {
         return Verdict::Reject(String::from("it names rein itself"));
     }
-    let Some(st) = read_stat(pid) else {
+    let Some(st) = proc::stat(pid) else {
         return Verdict::Reject(format!("no process {pid} exists"));
     };
     if st.ppid == me {
@@ -512,7 +513,7 @@ fn judge(pid: i32, me: i32) -> Verdict {
                 st.ppid
             ));
         }
-        match read_stat(at) {
+        match proc::stat(at) {
             Some(s) if at > 1 => at = s.ppid,
             _ => break,
         }
@@ -520,38 +521,13 @@ fn judge(pid: i32, me: i32) -> Verdict {
     Verdict::Reject(format!("pid {pid} is not a descendant of rein"))
 }
 
-/// The fields of `/proc/PID/stat` this module needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stat {
-    pid: i32,
-    ppid: i32,
-    pgid: i32,
-    zombie: bool,
-    stopped: bool,
-}
-
-/// One process as this module needs it, from the byte-safe reader in `proc.rs`.
-fn from_proc(p: crate::proc::Stat) -> Stat {
-    Stat {
-        pid: p.pid,
-        ppid: p.ppid,
-        pgid: p.pgrp,
-        zombie: p.is_zombie(),
-        stopped: p.is_stopped(),
-    }
-}
-
-fn read_stat(pid: i32) -> Option<Stat> {
-    crate::proc::stat(pid).map(from_proc)
-}
-
-/// Every process in `/proc`, or `None` if `/proc` is missing or belongs to another PID
-/// namespace.
+/// Every process in `/proc` (zombies and rein included: a group that holds rein is not
+/// wholly adopted), or `None` if `/proc` is missing or belongs to another PID namespace.
 fn scan() -> Option<Vec<Stat>> {
-    if !crate::proc::is_ours() {
+    if !proc::is_ours() {
         return None;
     }
-    let out: Vec<Stat> = crate::proc::pids()?.filter_map(read_stat).collect();
+    let out: Vec<Stat> = proc::pids()?.filter_map(proc::stat).collect();
     (!out.is_empty()).then_some(out)
 }
 
@@ -568,8 +544,11 @@ enum Target {
 fn plan(all: &[Stat], targets: &BTreeSet<i32>, single_child: bool) -> Vec<Target> {
     let by_pid: BTreeMap<i32, &Stat> = all.iter().map(|p| (p.pid, p)).collect();
     let mut groups: BTreeMap<i32, Vec<&Stat>> = BTreeMap::new();
-    for p in all.iter().filter(|p| targets.contains(&p.pid) && !p.zombie) {
-        groups.entry(p.pgid).or_default().push(p);
+    for p in all
+        .iter()
+        .filter(|p| targets.contains(&p.pid) && !p.is_zombie())
+    {
+        groups.entry(p.pgrp).or_default().push(p);
     }
     let mut out = Vec::new();
     for (pgid, members) in groups {
@@ -578,12 +557,12 @@ fn plan(all: &[Stat], targets: &BTreeSet<i32>, single_child: bool) -> Vec<Target
         let whole = pgid > 0
             && all
                 .iter()
-                .filter(|p| p.pgid == pgid && !p.zombie)
+                .filter(|p| p.pgrp == pgid && !p.is_zombie())
                 .all(|p| targets.contains(&p.pid));
         if whole && !single_child {
             out.push(Target::Group {
                 pgid,
-                stopped: members.iter().any(|p| p.stopped),
+                stopped: members.iter().any(|p| p.is_stopped()),
             });
             continue;
         }
@@ -594,7 +573,7 @@ fn plan(all: &[Stat], targets: &BTreeSet<i32>, single_child: bool) -> Vec<Target
                 // group) stand in for it, as the main child's pid does for its group.
                 None => members
                     .iter()
-                    .filter(|p| by_pid.get(&p.ppid).is_none_or(|q| q.pgid != pgid))
+                    .filter(|p| by_pid.get(&p.ppid).is_none_or(|q| q.pgrp != pgid))
                     .copied()
                     .collect(),
             }
@@ -604,7 +583,7 @@ fn plan(all: &[Stat], targets: &BTreeSet<i32>, single_child: bool) -> Vec<Target
         out.extend(chosen.into_iter().map(|p| Target::Pid {
             pid: p.pid,
             ppid: p.ppid,
-            stopped: p.stopped,
+            stopped: p.is_stopped(),
         }));
     }
     out
@@ -625,7 +604,7 @@ fn deliver(t: &Target, sig: i32) -> bool {
                 Ok(fd) => {
                     // Pinned: if it still has the parent it was scanned with, it is the same
                     // process, and the pidfd can reach no other.
-                    let same = read_stat(pid).is_some_and(|s| s.ppid == ppid && !s.zombie);
+                    let same = proc::stat(pid).is_some_and(|s| s.ppid == ppid && !s.is_zombie());
                     let sent = same && sys::pidfd_send_signal(&fd, sig).is_ok();
                     if sent && cont {
                         let _ = sys::pidfd_send_signal(&fd, num::CONT);
@@ -650,14 +629,41 @@ fn deliver(t: &Target, sig: i32) -> bool {
 mod tests {
     use super::*;
 
-    fn p(pid: i32, ppid: i32, pgid: i32) -> Stat {
+    /// A sleeping process (state `S`) in group `pgrp`.
+    fn p(pid: i32, ppid: i32, pgrp: i32) -> Stat {
+        with_state(pid, ppid, pgrp, b'S')
+    }
+
+    fn with_state(pid: i32, ppid: i32, pgrp: i32, state: u8) -> Stat {
         Stat {
             pid,
+            comm: proc::Comm::new(b"sh"),
+            state,
             ppid,
-            pgid,
-            zombie: false,
-            stopped: false,
+            pgrp,
         }
+    }
+
+    /// rein as PID 1 (1) and two adopted groups: 10, whose leader is gone (11, 12), and 20,
+    /// with its leader (20, 21). Every process but rein is adopted.
+    fn two_groups() -> ([Stat; 5], BTreeSet<i32>) {
+        let all = [
+            p(1, 0, 0),
+            p(11, 1, 10),
+            p(12, 11, 10),
+            p(20, 1, 20),
+            p(21, 20, 20),
+        ];
+        (all, [11, 12, 20, 21].into())
+    }
+
+    /// A fresh scratch directory for `tag`, and the pid file path in it (not created).
+    fn scratch(tag: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("rein-adopt-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("d.pid");
+        (dir, path)
     }
 
     #[test]
@@ -693,15 +699,7 @@ mod tests {
 
     #[test]
     fn each_wholly_adopted_group_gets_one_kill() {
-        // 1 = rein (PID 1); groups 10 (leader gone: 11, 12) and 20 (leader 20, child 21).
-        let all = [
-            p(1, 0, 0),
-            p(11, 1, 10),
-            p(12, 11, 10),
-            p(20, 1, 20),
-            p(21, 20, 20),
-        ];
-        let targets: BTreeSet<i32> = [11, 12, 20, 21].into();
+        let (all, targets) = two_groups();
         assert_eq!(
             plan(&all, &targets, false),
             vec![
@@ -719,14 +717,7 @@ mod tests {
 
     #[test]
     fn single_child_reaches_leaders_or_the_topmost_members_of_a_leaderless_group() {
-        let all = [
-            p(1, 0, 0),
-            p(11, 1, 10),
-            p(12, 11, 10),
-            p(20, 1, 20),
-            p(21, 20, 20),
-        ];
-        let targets: BTreeSet<i32> = [11, 12, 20, 21].into();
+        let (all, targets) = two_groups();
         let pids: Vec<i32> = plan(&all, &targets, true)
             .into_iter()
             .map(|t| match t {
@@ -768,10 +759,8 @@ mod tests {
 
     #[test]
     fn stopped_members_mark_their_target_and_zombies_are_skipped() {
-        let mut stopped = p(12, 1, 10);
-        stopped.stopped = true;
-        let mut zombie = p(13, 1, 10);
-        zombie.zombie = true;
+        let stopped = with_state(12, 1, 10, b'T');
+        let zombie = with_state(13, 1, 10, b'Z');
         let all = [p(1, 0, 0), p(11, 1, 10), stopped, zombie];
         let targets: BTreeSet<i32> = [11, 12].into();
         assert_eq!(
@@ -809,10 +798,7 @@ mod tests {
 
     #[test]
     fn a_daemon_reaped_before_its_pid_file_was_read_still_gives_its_status() {
-        let dir = std::env::temp_dir().join(format!("rein-adopt-unit-{}", std::process::id()));
-        let _ = fs::create_dir_all(&dir);
-        let path = dir.join("d.pid");
-        let _ = fs::remove_file(&path);
+        let (dir, path) = scratch("unit");
         let cfg = Config {
             adopt: true,
             pid_file: Some(path.clone()),
@@ -837,9 +823,7 @@ mod tests {
 
     #[test]
     fn a_file_unchanged_since_start_is_not_believed() {
-        let dir = std::env::temp_dir().join(format!("rein-adopt-stale-{}", std::process::id()));
-        let _ = fs::create_dir_all(&dir);
-        let path = dir.join("d.pid");
+        let (dir, path) = scratch("stale");
         fs::write(&path, format!("{}\n", std::process::id())).unwrap();
         let before = fs::symlink_metadata(&path).ok().map(|m| Identity::of(&m));
         let mut pf = PidFile {

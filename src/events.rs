@@ -1,13 +1,15 @@
-//! Waiting: the one place rein sleeps. Signals arrive through a signalfd and rein waits for it
-//! in `poll`, with no timeout while nothing is scheduled, so an idle rein never wakes (tini wakes
-//! every second). A timeout is used only while a deadline is armed (grace, `--kill-after`,
-//! `--timeout`).
+//! Waiting: the one place rein sleeps. Signals arrive through a signalfd. While nothing is
+//! scheduled rein blocks in `read` on it, so an idle rein never wakes (tini wakes every second)
+//! and a signal costs one system call to receive, as for catatonit; only while a deadline is
+//! armed (grace, `--kill-after`, `--timeout`, an owed scan for stopped group members) does it
+//! wait in `poll` with a timeout first, then read what `poll` reported.
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::time::Instant;
 
 use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::sys::{self, RawMask};
@@ -53,18 +55,49 @@ pub const BATCH: usize = 16;
 /// `sizeof(struct signalfd_siginfo)`.
 const SIGINFO_SIZE: usize = 128;
 
+/// The bytes one read of up to [`BATCH`] records lands in: owned by the caller and reused, so
+/// a wake-up neither zeroes nor copies 2 KiB.
+#[derive(Debug)]
+pub struct RawBatch([u8; SIGINFO_SIZE * BATCH]);
+
+impl Default for RawBatch {
+    fn default() -> Self {
+        Self([0; SIGINFO_SIZE * BATCH])
+    }
+}
+
 impl SignalSource {
-    /// Opens a signalfd for `mask`. The signals must already be blocked, or they would be
-    /// delivered by their default action instead of queued.
+    /// Opens a signalfd for `mask`, in blocking mode (see [`Self::next`]). The signals must
+    /// already be blocked, or they would be delivered by their default action instead of
+    /// queued.
     pub fn open(mask: RawMask) -> io::Result<Self> {
-        Ok(Self {
-            fd: sys::signalfd(mask)?,
-        })
+        let fd = sys::signalfd(mask)?;
+        let flags = OFlag::from_bits_retain(fcntl(&fd, FcntlArg::F_GETFL)?);
+        fcntl(&fd, FcntlArg::F_SETFL(flags & !OFlag::O_NONBLOCK))?;
+        Ok(Self { fd })
+    }
+
+    /// Waits for pending signals, at most until `deadline` (`None`: for ever), and reads up to
+    /// [`BATCH`] of them into `out`; returns how many (0 when the deadline passed first).
+    /// Fewer than [`BATCH`] means none was left at that moment, so no extra read is needed to
+    /// find out. Without a deadline this is one blocking `read`; with one, `poll` first and a
+    /// `read` only of what it reported (nothing else takes signals off rein's queue, so that
+    /// read never blocks).
+    pub fn next(
+        &self,
+        deadline: Option<Instant>,
+        raw: &mut RawBatch,
+        out: &mut [Received; BATCH],
+    ) -> io::Result<usize> {
+        if deadline.is_some() && !self.wait(deadline)? {
+            return Ok(0);
+        }
+        self.read_batch(raw, out)
     }
 
     /// Blocks until a signal is pending or `deadline` passes. Returns `true` if a signal is
-    /// pending. `None` waits forever in one `poll` call.
-    pub fn wait(&self, deadline: Option<Instant>) -> io::Result<bool> {
+    /// pending.
+    fn wait(&self, deadline: Option<Instant>) -> io::Result<bool> {
         let timeout = match deadline {
             None => PollTimeout::NONE,
             Some(d) => {
@@ -82,12 +115,10 @@ impl SignalSource {
         }
     }
 
-    /// Reads up to `out.len()` pending signals without blocking; returns how many. Fewer
-    /// than `out.len()` means none was left at that moment, so no extra read is needed to
-    /// find out (one `read` per wake-up in the usual case of a single signal).
-    pub fn read_batch(&self, out: &mut [Received; BATCH]) -> io::Result<usize> {
-        let mut buf = [0u8; SIGINFO_SIZE * BATCH];
-        let n = match nix::unistd::read(self.fd.as_fd(), &mut buf) {
+    /// Reads up to [`BATCH`] pending signals (blocking until one is pending); returns how
+    /// many.
+    fn read_batch(&self, raw: &mut RawBatch, out: &mut [Received; BATCH]) -> io::Result<usize> {
+        let n = match nix::unistd::read(self.fd.as_fd(), &mut raw.0) {
             Ok(n) => n,
             Err(Errno::EAGAIN | Errno::EINTR) => return Ok(0),
             Err(e) => return Err(e.into()),
@@ -95,19 +126,17 @@ impl SignalSource {
         let records = n / SIGINFO_SIZE;
         for (slot, chunk) in out
             .iter_mut()
-            .zip(buf[..records * SIGINFO_SIZE].chunks_exact(SIGINFO_SIZE))
+            .zip(raw.0[..records * SIGINFO_SIZE].chunks_exact(SIGINFO_SIZE))
         {
-            let mut one = [0u8; SIGINFO_SIZE];
-            one.copy_from_slice(chunk);
-            *slot = parse_siginfo(&one);
+            *slot = parse_siginfo(chunk);
         }
         Ok(records)
     }
 }
 
-/// Picks the fields rein uses out of `struct signalfd_siginfo`: `ssi_signo` (u32 at 0),
-/// `ssi_code` (i32 at 8) and `ssi_pid` (u32 at 12).
-fn parse_siginfo(buf: &[u8; SIGINFO_SIZE]) -> Received {
+/// Picks the fields rein uses out of one `struct signalfd_siginfo` (`buf` is its 128 bytes):
+/// `ssi_signo` (u32 at 0), `ssi_code` (i32 at 8) and `ssi_pid` (u32 at 12).
+fn parse_siginfo(buf: &[u8]) -> Received {
     let word = |at: usize| [buf[at], buf[at + 1], buf[at + 2], buf[at + 3]];
     Received {
         signo: i32::from_ne_bytes(word(0)),

@@ -199,14 +199,6 @@ fn stopped_now(pid: i32) -> bool {
     proc::stat(pid).is_some_and(|s| s.is_stopped())
 }
 
-/// Whether some live member of process group `group` in `scope` is stopped.
-pub fn group_has_stopped_member(scope: Scope, group: Pid, me: i32) -> bool {
-    discover(scope, me)
-        .unwrap_or_default()
-        .iter()
-        .any(|p| p.pgrp == group.as_raw() && p.is_stopped())
-}
-
 /// Whether any process other than rein (and zombies it is about to reap) remains in the PID
 /// namespace. Used as PID 1 when rein has no children left: processes that joined the
 /// namespace from outside are not rein's children and send it no SIGCHLD.

@@ -10,7 +10,12 @@
 //! other child. Asking `waitpid(-1)` for stop reports too would have it return one for every
 //! stop and continue of any child, which anyone in the container can cause at will with
 //! `kill -STOP`/`kill -CONT` and no fork at all, so the loop that must reach every zombie could
-//! be kept busy with them; and each report would have to be told apart from an exit.
+//! be kept busy with them (the kernel returns the first child in its list that has a report,
+//! so a child flooded with STOP and CONT ahead of a zombie would keep the zombie, and every
+//! signal behind the loop, waiting); and each report would have to be told apart from an
+//! exit. So [`reap_zombies`] asks for exits only, and the supervisor asks
+//! [`main_child_stop`] once per SIGCHLD wake-up (and once per forwarded stopping signal): a
+//! flood of stops costs one targeted call per wake-up, whoever is flooded.
 
 use nix::errno::Errno;
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
@@ -21,8 +26,7 @@ use nix::unistd::Pid;
 pub struct Reaped {
     /// The pid, which is free for reuse from this moment on: never signal it again.
     pub pid: Pid,
-    /// Its status: `Exited` or `Signaled` when reaped; `Stopped` or `Continued` for a report
-    /// that leaves the child in place.
+    /// Its status: `Exited` or `Signaled`.
     pub status: WaitStatus,
 }
 
@@ -36,12 +40,9 @@ pub struct Reaped {
 /// # References
 /// - <https://man7.org/linux/man-pages/man2/waitpid.2.html>
 pub fn reap_zombies(mut each: impl FnMut(Reaped)) -> bool {
-    // Issue 12 (job control): WUNTRACED | WCONTINUED also report stops and continues, which
-    // reap nothing; `each` tells them apart by their status.
-    let flags = WaitPidFlag::WNOHANG
-        | WaitPidFlag::__WALL
-        | WaitPidFlag::WUNTRACED
-        | WaitPidFlag::WCONTINUED;
+    // Exits only: no WUNTRACED or WCONTINUED (see the module doc). The main child's stops come
+    // from `main_child_stop`.
+    let flags = WaitPidFlag::WNOHANG | WaitPidFlag::__WALL;
     loop {
         match waitpid(None::<Pid>, Some(flags)) {
             // Children exist but none has exited yet.

@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 
 use crate::adopt::{Adoption, Step};
 use crate::cli::Config;
-use crate::events::{BATCH, Received, SI_USER, SignalSource};
+use crate::events::{BATCH, RawBatch, Received, SI_USER, SignalSource};
 use crate::exit_code::{ChildEnd, ExitPolicy, Reason};
 use crate::job_control::JobControl;
 use crate::leftovers::{self, Scope};
@@ -20,7 +20,7 @@ use crate::reap::{self, Reaped, StopReport};
 use crate::shutdown::{Action, Hold, KILL_WAIT, Phase, Shutdown};
 use crate::signals::{self, num};
 use crate::summary::Summary;
-use crate::target::{self, Target};
+use crate::target::{self, ScanBudget, Target};
 use crate::throttle::{self, Throttle, held_note};
 
 /// How often rein re-scans for leftovers as PID 1 while the grace runs and it has no child
@@ -49,6 +49,8 @@ pub struct Supervisor<'a> {
     stops_forwarded: Vec<i32>,
     /// Whether the main child is stopped, as its last stop or continue report said (waitid).
     main_stopped: bool,
+    /// The rate limit of the scan for stopped members of the main child's group.
+    scan: ScanBudget,
     orphans_reaped: u64,
     terminated: HashSet<i32>,
     killed: HashSet<i32>,
@@ -94,6 +96,7 @@ impl<'a> Supervisor<'a> {
             .with_stop_delay(cfg.stop_delay),
             stops_forwarded: Vec::new(),
             main_stopped: false,
+            scan: ScanBudget::default(),
             orphans_reaped: 0,
             terminated: HashSet::new(),
             killed: HashSet::new(),
@@ -123,14 +126,56 @@ impl<'a> Supervisor<'a> {
         }
         // The main child may have exited before the signalfd existed: reap once up front.
         let mut reap_now = true;
+        let mut raw = RawBatch::default();
         let mut batch = [Received::default(); BATCH];
         loop {
+            // Only SIGCHLD means a child may have exited; while shutting down, reap on every
+            // wake-up, since "all gone" is decided from the pass.
+            if reap_now || self.shutdown.phase() != Phase::Running {
+                self.reap(reap_now);
+                reap_now = false;
+            }
+            // Issue 12: ends an adoption once nothing is left; follows --pid-file's process.
+            if self.adoption.is_adopting() {
+                self.check_adoption();
+            }
+            // The clock is read only while something is scheduled: a forwarded signal with no
+            // timer armed costs no time lookup here.
+            let timers = self.shutdown.next_deadline().is_some()
+                || self.scan.is_owed()
+                || self.needs_rescan()
+                || self.adoption.next_deadline().is_some();
+            let now = timers.then(Instant::now);
+            if let Some(now) = now {
+                for action in self.shutdown.on_time(now) {
+                    self.act(action);
+                }
+                if self.scan.due(now) {
+                    self.settle_owed_scan();
+                }
+            }
+            if self.shutdown.phase() != Phase::Running && (self.gave_up || self.all_gone()) {
+                self.log_kills_held_back();
+                return self.summary();
+            }
+            let rescan = self
+                .needs_rescan()
+                .then(|| now.unwrap_or_else(Instant::now) + RESCAN);
+            let mut deadline = [
+                self.shutdown.next_deadline(),
+                rescan,
+                self.adoption.next_deadline(),
+                self.scan.deadline(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             loop {
-                let n = match source.read_batch(&mut batch) {
+                let n = match source.next(deadline, &mut raw, &mut batch) {
                     Ok(n) => n,
                     Err(e) => {
                         if let Some(held) = self.wait_failures.allow(Instant::now()) {
-                            log::warn!("reading signals failed: {e}{}", held_note(held));
+                            log::warn!("waiting for signals failed: {e}{}", held_note(held));
                         }
                         break;
                     }
@@ -150,40 +195,20 @@ impl<'a> Supervisor<'a> {
                 // forwarding further (seen: 10,000 zombies, forwarding never caught up).
                 if reap_now {
                     reap_now = false;
-                    self.no_children = reap::reap_zombies(|r| self.on_reaped(r));
+                    self.reap(true);
                 }
+                // More may be queued: look without waiting.
+                deadline = Some(Instant::now());
             }
-            // Only SIGCHLD means a child may have exited; while shutting down, reap on every
-            // wake-up, since "all gone" is decided from the pass.
-            if reap_now || self.shutdown.phase() != Phase::Running {
-                reap_now = false;
-                let no_children = reap::reap_zombies(|r| self.on_reaped(r));
-                self.no_children = no_children;
-            }
-            // Issue 12: ends an adoption once nothing is left; follows --pid-file's process.
-            self.check_adoption();
-            let now = Instant::now();
-            for action in self.shutdown.on_time(now) {
-                self.act(action);
-            }
-            if self.shutdown.phase() != Phase::Running && (self.gave_up || self.all_gone()) {
-                self.log_kills_held_back();
-                return self.summary();
-            }
-            let rescan = self.needs_rescan().then(|| now + RESCAN);
-            let deadline = [
-                self.shutdown.next_deadline(),
-                rescan,
-                self.adoption.next_deadline(),
-            ]
-            .into_iter()
-            .flatten()
-            .min();
-            if let Err(e) = source.wait(deadline)
-                && let Some(held) = self.wait_failures.allow(Instant::now())
-            {
-                log::warn!("waiting for signals failed: {e}{}", held_note(held));
-            }
+        }
+    }
+
+    /// One reaping pass; after a SIGCHLD (`chld`) also the main child's stop state, if it is
+    /// still there to ask about.
+    fn reap(&mut self, chld: bool) {
+        self.no_children = reap::reap_zombies(|r| self.on_reaped(r));
+        if chld {
+            self.refresh_main_stop();
         }
     }
 
@@ -284,6 +309,15 @@ impl<'a> Supervisor<'a> {
             log::debug!("{} dropped (--rewrite)", signals::name(sig));
             return;
         };
+        // A stop or continue after a stopping signal answers the owed question itself: the
+        // group is woken by this CONT, or asked to stop, and the latest request wins.
+        if self.scan.is_owed() && matches!(to, num::CONT | num::STOP | 20..=22) {
+            log::debug!(
+                "owed scan for stopped members dropped: {} follows",
+                signals::name(to)
+            );
+            self.scan.cancel();
+        }
         self.send_to_main(main, to);
         self.note_stop_forwarded(to);
     }
@@ -369,45 +403,90 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// Whether the target of a signal to the main child is stopped now: the child itself, by
-    /// its last stop report (waitid; /proc can only veto a report the child outran, e.g. by
-    /// dying of the signal just sent), or with its group, any member by its /proc state.
-    fn main_target_stopped(&mut self, main: Pid) -> bool {
-        match reap::main_child_stop(main) {
-            Some(StopReport::Stopped(sig)) => {
-                log::debug!("main child {main} stopped by {}", sig.as_str());
-                self.main_stopped = true;
+    /// Brings the main child's stop state up to date from its pending report (waitid), and
+    /// passes a job-control stop on to rein's own job. Asked once per SIGCHLD wake-up and once
+    /// per forwarded stopping signal, never in a loop: the kernel keeps one report per child,
+    /// so a child flooded with STOP and CONT costs one call per wake-up. The second call picks
+    /// up the continue that job control's own resume just caused.
+    fn refresh_main_stop(&mut self) {
+        for _ in 0..2 {
+            let Some(main) = self.main else { return };
+            match reap::main_child_stop(main) {
+                Some(StopReport::Stopped(sig)) => {
+                    log::debug!("main child {main} stopped by {}", sig.as_str());
+                    self.main_stopped = true;
+                    self.job.on_main_stopped(main, sig as i32);
+                }
+                Some(StopReport::Continued) => {
+                    self.main_stopped = false;
+                    return;
+                }
+                None => return,
             }
-            Some(StopReport::Continued) => self.main_stopped = false,
-            None => {}
         }
-        let main_stopped =
-            self.main_stopped && crate::proc::stat(main.as_raw()).is_none_or(|s| s.is_stopped());
-        main_stopped
-            || (!self.cfg.single_child
-                && leftovers::group_has_stopped_member(
-                    self.scope,
-                    self.group.unwrap_or(main),
-                    self.me,
-                ))
+    }
+
+    /// Whether the target of a stopping signal just sent to the main child is known to be
+    /// stopped now: the child itself, by its last stop report (read on a SIGCHLD wake-up;
+    /// /proc can only veto a report the child outran, e.g. by dying of the signal just sent).
+    /// Anything else is owed to `settle_owed_scan`, due [`target::SCAN_SETTLE`] later (see
+    /// [`ScanBudget`]) unless the main child's exit, a CONT or a stop signal makes it moot
+    /// first: a stop the child made just now (visible before its SIGCHLD is queued), and with
+    /// its group, any member's, which only an O(processes) scan of /proc can tell. So a
+    /// forwarded stopping signal costs no system call beyond the kill, however often it comes.
+    fn main_target_stopped(&mut self, main: Pid) -> bool {
+        if self.main_known_stopped(main) {
+            // The target gets its CONT: nothing owed.
+            self.scan.cancel();
+            return true;
+        }
+        self.scan.request(Instant::now());
+        false
+    }
+
+    fn main_known_stopped(&self, main: Pid) -> bool {
+        self.main_stopped && crate::proc::stat(main.as_raw()).is_none_or(|s| s.is_stopped())
+    }
+
+    /// Scans for a stopped member of the main child's group, started at `start`.
+    fn scan_group(&mut self, main: Pid, start: Instant) -> bool {
+        let group = self.group.unwrap_or(main);
+        let found = target::group_has_stopped_member(self.scope, group, self.me);
+        self.scan.ran(start, Instant::now());
+        found
+    }
+
+    /// Makes the owed check: the main child's stop state (waitid), and unless only the child is
+    /// the target, the scan for stopped members of its group; wakes the target if either says
+    /// so.
+    fn settle_owed_scan(&mut self) {
+        self.refresh_main_stop();
+        let Some(main) = self.main else {
+            self.scan.cancel();
+            return;
+        };
+        let (target, stopped) = if self.cfg.single_child {
+            self.scan.cancel();
+            (Target::Process(main), self.main_known_stopped(main))
+        } else {
+            let stopped = self.main_known_stopped(main) || {
+                let start = Instant::now();
+                self.scan_group(main, start)
+            };
+            self.scan.cancel();
+            (self.main_target(main), stopped)
+        };
+        if stopped {
+            log::debug!("the target of a stopping signal to {main} is stopped: SIGCONT, as owed");
+            // A failure means the target ended meanwhile: nothing left to wake.
+            let _ = target.send(num::CONT);
+        }
     }
 
     fn on_reaped(&mut self, r: Reaped) {
-        // Issue 12: stop and continue reports (WUNTRACED | WCONTINUED) reap nothing; the main
-        // child's job-control stops are passed through to rein's own parent.
-        match r.status {
-            WaitStatus::Exited(..) | WaitStatus::Signaled(..) => {}
-            // The reap loop takes the main child's stop reports before `reap::main_child_stop`
-            // could: record them here too, for SIGCONT after a forwarded stopping signal.
-            WaitStatus::Stopped(pid, sig) if Some(pid) == self.main => {
-                self.main_stopped = true;
-                return self.job.on_main_stopped(pid, sig as i32);
-            }
-            WaitStatus::Continued(pid) if Some(pid) == self.main => {
-                self.main_stopped = false;
-                return;
-            }
-            _ => return,
+        // The reaping pass asks for exits only (reap.rs); anything else reaps nothing.
+        if !matches!(r.status, WaitStatus::Exited(..) | WaitStatus::Signaled(..)) {
+            return;
         }
         if Some(r.pid) != self.main {
             self.adoption.note_reaped(r.pid, r.status);
@@ -416,6 +495,8 @@ impl<'a> Supervisor<'a> {
             return;
         }
         self.main = None;
+        self.main_stopped = false;
+        self.scan.cancel();
         self.main_end = ChildEnd::from_wait(r.status);
         match self.main_end {
             Some(ChildEnd::Exited(c)) => log::info!("main child {} exited with {c}", r.pid),

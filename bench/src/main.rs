@@ -28,9 +28,9 @@ use std::process::ExitCode;
 
 use opts::Opts;
 
-const USAGE: &str = "usage: initbench startup|idle|signals|shutdown|reap|leftovers OPTIONS
+const USAGE: &str = "usage: initbench startup|idle|signals|shutdown|reap|leftovers|hupflood OPTIONS
        initbench cgroup-info
-       initbench child-sig FIFO BURST | child-storm N OUT | child-leftovers N FIFO
+       initbench child-sig FIFO BURST | child-storm N OUT | child-leftovers N FIFO | child-hup N FIFO
        initbench floor-leftovers N pid|any FIFO";
 
 fn main() -> ExitCode {
@@ -42,6 +42,7 @@ fn main() -> ExitCode {
     let result = match cmd.as_str() {
         "child-sig" => helper::sig::main(rest),
         "child-storm" => helper::storm::main(rest),
+        "child-hup" => helper::hup::main(rest),
         "child-leftovers" => helper::leftovers::child(rest),
         "floor-leftovers" => helper::leftovers::floor(rest),
         "cgroup-info" => {
@@ -72,6 +73,7 @@ fn driver(cmd: &str, rest: &[String]) -> io::Result<()> {
         "shutdown" => metric::shutdown::run(&o),
         "reap" => metric::reap::run(&o),
         "leftovers" => metric::leftovers::run(&o),
+        "hupflood" => metric::hupflood::run(&o),
         _ => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("unknown subcommand {cmd}"),

@@ -10,18 +10,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use crate::harness::{
-    DEADLINE, Mode, Run, TempDir, alive, command, descendants, marked, namespaces_available,
-    new_mark, read_status, state, wait_until,
+    DEADLINE, Mode, Run, TempDir, alive, command, descendants, marked, new_mark, read_status,
+    state, wait_until,
 };
 use crate::idle::in_poll_without_timeout;
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
+use crate::support::modes;
 
 // Each helper below SIGKILLs its own `sleep` when it ends on TERM. The group's TERM reaches
 // the sleep too, unless it lands between the shell's fork and the sleep's exec: the forked
@@ -118,16 +111,7 @@ impl Setup {
         env: &[(&str, &str)],
     ) -> (Run, i32) {
         let main = format!("# {MAIN_MARK}\n{body}\nread _\nexit 0\n");
-        let status = self.path("status.json");
-        let mut args: Vec<&str> = vec!["--status-file", status.to_str().unwrap()];
-        args.extend(opts);
-        args.extend(["--", "sh", "-c", &main]);
-        let mut cmd = command(mode, &args);
-        cmd.env("DIR", &self.dir.0)
-            .env("LOG", self.path("log"))
-            .env(&self.mark.0, &self.mark.1)
-            .envs(env.iter().copied());
-        let mut run = Run::spawn(cmd);
+        let mut run = self.spawn(mode, opts, &main, env);
         let mut left: Vec<String> = readies.iter().map(|r| format!("ready {r}")).collect();
         while !left.is_empty() {
             let line = run.expect_line("a ready line", |l| left.iter().any(|w| w == l));
@@ -149,6 +133,21 @@ impl Setup {
             state(main_pid).is_none()
         });
         (run, rein)
+    }
+
+    /// Starts rein with `opts` around `sh -c MAIN`, with the scratch directory, log and marker
+    /// in the environment.
+    fn spawn(&self, mode: Mode, opts: &[&str], main: &str, env: &[(&str, &str)]) -> Run {
+        let status = self.path("status.json");
+        let mut args: Vec<&str> = vec!["--status-file", status.to_str().unwrap()];
+        args.extend(opts);
+        args.extend(["--", "sh", "-c", main]);
+        let mut cmd = command(mode, &args);
+        cmd.env("DIR", &self.dir.0)
+            .env("LOG", self.path("log"))
+            .env(&self.mark.0, &self.mark.1)
+            .envs(env.iter().copied());
+        Run::spawn(cmd)
     }
 
     /// Nothing of the run is left anywhere.
@@ -270,15 +269,19 @@ fn kill_after_and_timeout_apply_to_adopted_processes() {
         assert!(t0.elapsed() >= Duration::from_millis(300), "{mode:?}");
         s.nothing_left(mode);
 
-        // --timeout counts from rein's start, sends TERM to the adopted daemon: 124.
+        // --timeout counts from rein's start, sends TERM to the adopted daemon: 124. The main
+        // child exits at once rather than waiting for the test (as `start` has it do): the
+        // test's own round trips are then not raced against the timeout, only the daemon's
+        // start-up is (seen: under a load average of 2,000, `start` took longer than 5 s and
+        // the timeout hit the main child instead).
         let s = Setup::new("adopt-timeout");
-        let (run, _) = s.start(
+        let mut run = s.spawn(
             mode,
             &["--adopt", "-T", "5s"],
-            r#"sh "$DIR/daemon.sh" A &"#,
-            &["A"],
+            r#"sh "$DIR/daemon.sh" A & exit 0"#,
             &[],
         );
+        run.expect_line("the daemon's ready line", |l| l == "ready A");
         let out = run.finish();
         assert_eq!(out.code, Some(124), "{mode:?}: {}", out.stderr);
         assert_eq!(s.log(), ["A TERM"], "{mode:?}");

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use crate::harness::{Mode, Run, TempDir, command, sh, wait_blocked};
+use crate::support::assert_refused;
 
 /// One run: environment, arguments, what to do, what to see.
 struct Row {
@@ -359,12 +360,6 @@ fn bad_values_give_one_line_and_125_before_the_child_runs() {
         }
         let out = Run::spawn(cmd).finish_within(crate::harness::DEADLINE);
         let what = format!("{env:?} {opts:?}");
-        assert_eq!(out.code, Some(125), "{what}: {out:?}");
-        assert_eq!(out.stderr.lines().count(), 1, "{what}: {out:?}");
-        assert!(
-            out.stderr.starts_with("rein: ") && out.stderr.contains(needle),
-            "{what}: {out:?}"
-        );
-        assert!(!marker.exists(), "{what}: the child ran");
+        assert_refused(&out, &what, needle, &marker);
     }
 }

@@ -1,14 +1,7 @@
 //! `--exit-zero CODE` and `--exit-zero-on-stop`: which child endings rein reports as 0.
 
-use crate::harness::{Mode, Run, namespaces_available, run, with_sh};
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
+use crate::harness::{Mode, Run, run, with_sh};
+use crate::support::modes;
 
 /// rein's code when rein is sent `sig` once `script` is ready.
 fn stopped(mode: Mode, opts: &[&str], script: &str, sig: i32) -> Option<i32> {

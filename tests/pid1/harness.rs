@@ -312,12 +312,71 @@ pub fn namespaces_available(test: &str) -> bool {
     false
 }
 
+/// Makes `cmd` start with every signal at its default action and none blocked, whatever this
+/// test process inherited, so the suite gives the same results however it is launched.
+///
+/// A non-interactive shell starts a background job (`cargo test ... &`) with INT and QUIT
+/// ignored; an ignored disposition survives fork and exec, so without this every process the
+/// harness starts ignores them too (a shell cannot even trap a signal it inherited ignored),
+/// and the tests that send INT or QUIT fail. std already empties the mask and resets PIPE in
+/// the child; this resets the rest too, and empties the mask itself rather than count on std.
+/// 32 and 33 are included: glibc's `sigaction` refuses them (they are its own), and its
+/// `posix_spawn`, which std uses when no `pre_exec` hook is set, leaves them ignored.
+///
+/// Every command builder here calls it, and so do [`Run::spawn`] and [`on_controlling_tty`]
+/// for commands built elsewhere; a second call adds a hook that redoes the same, harmlessly.
+pub fn default_signals(cmd: &mut Command) -> &mut Command {
+    use nix::libc;
+    use std::os::unix::process::CommandExt;
+    let hook = || {
+        let empty: u64 = 0;
+        // SAFETY: rt_sigprocmask(2) reads the live 8-byte set `empty` (the kernel's sigset
+        // size on Linux) and is asked for no old set; async-signal-safe, no allocation.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &empty,
+                std::ptr::null_mut::<u64>(),
+                8,
+            )
+        };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // The kernel's struct sigaction all zero: SIG_DFL, no flags, no restorer, empty mask.
+        let default = [0u64; 4];
+        for sig in (1..=64).filter(|&s| s != libc::SIGKILL && s != libc::SIGSTOP) {
+            // SAFETY: rt_sigaction(2) (the raw call, which takes 32 and 33) reads the live,
+            // kernel-shaped action `default` and is asked for no old action; it is a system
+            // call, async-signal-safe, and allocates nothing.
+            let rc = unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    default.as_ptr(),
+                    std::ptr::null_mut::<u64>(),
+                    8,
+                )
+            };
+            if rc != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        Ok(())
+    };
+    // SAFETY: the hook makes only system calls (rt_sigprocmask, rt_sigaction), which are
+    // async-signal-safe, and allocates nothing, as the code between fork and exec must.
+    unsafe { cmd.pre_exec(hook) }
+}
+
 /// The command that runs `args` (any program, not only rein) as PID 1 of a new PID namespace,
 /// for tests that put a shell or a wrapper between the namespace and rein.
 pub fn ns_command<S: AsRef<OsStr>>(args: &[S]) -> Command {
     let p = ns_prefix().expect("call namespaces_available first");
     let mut c = Command::new(p[0]);
     c.args(&p[1..]).args(args);
+    default_signals(&mut c);
     c
 }
 
@@ -336,6 +395,7 @@ pub fn ns_command_without_proc<S: AsRef<OsStr>>(args: &[S]) -> Command {
         .arg("--mount")
         .args(["sh", "-c", "mount -t tmpfs none /proc && exec \"$@\"", "sh"])
         .args(args);
+    default_signals(&mut c);
     c
 }
 
@@ -351,6 +411,7 @@ pub fn command<S: AsRef<OsStr>>(mode: Mode, args: &[S]) -> Command {
         Mode::Plain => Command::new(rein()),
     };
     cmd.args(args);
+    default_signals(&mut cmd);
     cmd
 }
 
@@ -376,6 +437,7 @@ pub fn command_via<S: AsRef<OsStr>, T: AsRef<OsStr>>(
         }
     };
     cmd.arg(rein()).args(args);
+    default_signals(&mut cmd);
     cmd
 }
 
@@ -390,6 +452,9 @@ pub struct Run {
     err_done: Receiver<()>,
     exited: Receiver<ExitStatus>,
     status: Option<ExitStatus>,
+    /// Set, under its lock, in the same critical section as the wait thread reaps the started
+    /// process: see [`Run::kill_started`].
+    reaped: Arc<Mutex<bool>>,
 }
 
 /// A finished run.
@@ -412,6 +477,7 @@ impl Run {
     /// Starts an arbitrary prepared command under the same collection.
     pub fn spawn(mut cmd: Command) -> Run {
         let desc = format!("{cmd:?}");
+        default_signals(&mut cmd);
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -453,8 +519,17 @@ impl Run {
             let _ = err_done_tx.send(());
         });
         let (exit_tx, exited) = channel();
+        let reaped = Arc::new(Mutex::new(false));
+        let reaper = Arc::clone(&reaped);
         std::thread::spawn(move || {
+            // Wait for the exit without reaping, then reap with the lock held: the pid stays
+            // this child's (a zombie) until then, so a kill made under the lock while `reaped`
+            // is false cannot reach another process that took the pid after the reap.
+            wait_exited(pid);
+            let mut done = reaper.lock().unwrap_or_else(|e| e.into_inner());
             let st = child.wait().expect("wait for rein");
+            *done = true;
+            drop(done);
             let _ = exit_tx.send(st);
         });
         Run {
@@ -467,7 +542,16 @@ impl Run {
             err_done,
             exited,
             status: None,
+            reaped,
         }
+    }
+
+    /// Sends `sig` to the process the harness started, only while it is not reaped: once
+    /// reaped its pid is free, and may already name an unrelated process. Returns whether the
+    /// signal was sent.
+    pub fn kill_started(&self, sig: i32) -> bool {
+        let reaped = self.reaped.lock().unwrap_or_else(|e| e.into_inner());
+        !*reaped && kill(self.pid as i32, sig)
     }
 
     /// The pid of the process the harness started (unshare, or rein in plain mode).
@@ -525,9 +609,14 @@ impl Run {
             .expect("write stdin");
     }
 
-    /// Sends `sig` to `pid` (e.g. to rein from outside, as `docker stop` would).
+    /// Sends `sig` to `pid` (e.g. to rein from outside, as `docker stop` would); to the
+    /// started process itself only while it is unreaped (see [`Run::kill_started`]).
     pub fn signal(&self, pid: i32, sig: i32) {
-        let rc = kill(pid, sig);
+        let rc = if pid == self.pid as i32 {
+            self.kill_started(sig)
+        } else {
+            kill(pid, sig)
+        };
         assert!(
             rc,
             "kill({pid}, {sig}) failed: {}",
@@ -584,7 +673,7 @@ impl Run {
 
     /// Panics with a framed dump of the run.
     pub fn fail(&self, why: &str) -> ! {
-        let _ = kill(self.pid as i32, 9);
+        self.kill_started(9);
         panic!(
             "\n==== {why}\n---- command\n{}\n---- status\n{:?}\n---- stdout\n{}\n---- stderr\n{}\n====",
             self.desc,
@@ -597,9 +686,29 @@ impl Run {
 
 impl Drop for Run {
     fn drop(&mut self) {
-        if self.status.is_none() {
-            // A failed test must not leave rein or its namespace behind.
-            let _ = kill(self.pid as i32, 9);
+        // A failed test must not leave rein or its namespace behind; a reaped process is
+        // left alone (its pid may be another process's by now).
+        self.kill_started(9);
+    }
+}
+
+/// Blocks until the child `pid` has exited, without reaping it (`waitid` with `WNOWAIT`), so
+/// that its pid stays taken (by the zombie) until the caller reaps it.
+fn wait_exited(pid: u32) {
+    loop {
+        // SAFETY: an all-zero siginfo_t is a valid value of that plain C struct.
+        let mut info: nix::libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid(2) writes into the live `info`; WNOWAIT leaves the child unreaped.
+        let rc = unsafe {
+            nix::libc::waitid(
+                nix::libc::P_PID,
+                pid,
+                &mut info,
+                nix::libc::WEXITED | nix::libc::WNOWAIT,
+            )
+        };
+        if rc == 0 || std::io::Error::last_os_error().raw_os_error() != Some(nix::libc::EINTR) {
+            return;
         }
     }
 }
@@ -822,16 +931,117 @@ pub fn wait_blocked(pid: i32, sig: i32) {
 }
 
 /// Every process (host view) whose environment contains `mark` (`KEY=VALUE`): a way to find
-/// every process of one run, whatever session or parent it ended up with.
+/// every process of one run, whatever session or parent it ended up with. A process inside
+/// execve is found too (see [`environ`]).
 pub fn marked(mark: &str) -> Vec<i32> {
     processes()
         .into_iter()
-        .filter(|p| {
-            std::fs::read(format!("/proc/{}/environ", p.pid))
-                .is_ok_and(|e| e.split(|&b| b == 0).any(|kv| kv == mark.as_bytes()))
-        })
+        .filter(|p| has_mark(p.pid, mark))
         .map(|p| p.pid)
         .collect()
+}
+
+/// Whether the environment of `pid` contains `mark` (`KEY=VALUE`).
+pub fn has_mark(pid: i32, mark: &str) -> bool {
+    environ(pid).is_some_and(|e| e.split(|&b| b == 0).any(|kv| kv == mark.as_bytes()))
+}
+
+/// The environment block of `pid` (`/proc/PID/environ`), `None` if it is gone or not ours to
+/// read. Read so that a process inside execve is not missed.
+///
+/// The file shows the bytes between `env_start` and `env_end` of the memory map it was opened
+/// on, read whole in one read(2) (the kernel holds that map for the call), and nothing while
+/// either is 0. Inside execve there are two ways to read less than the environment the program
+/// is exec'd with (a plain `std::fs::read` missed the mark in 1% to 19% of 20,000 looks at a
+/// process that re-execs itself, by the load on the machine; see `plumbing.rs`):
+/// - the new memory map is in place but the kernel has not yet set the two (they are 0), or is
+///   setting them (`create_elf_tables` sets both to the start, then walks the strings to set
+///   the end), or the file was opened on the old map, which the exec then dropped: the read is
+///   empty;
+/// - a read in several calls (std's first read takes 32 bytes) spans the exec: the first calls
+///   read the old map, the next ones find it gone, and the environment comes out cut short.
+///
+/// So the block is taken in one read(2) of a buffer larger than any environment execve
+/// accepts, and an empty read is taken as final only when `/proc/PID/stat` (read after it)
+/// shows an exec that has finished with an empty environment, or a process with no memory map
+/// (a zombie, a kernel thread); otherwise it is read again until the exec has finished.
+pub fn environ(pid: i32) -> Option<Vec<u8>> {
+    let mut env = None;
+    let mut gone = false;
+    wait_until(
+        &format!("pid {pid} has finished its execve (its environ reads empty)"),
+        DEADLINE,
+        || match read_whole(&format!("/proc/{pid}/environ")) {
+            Err(_) => {
+                gone = true;
+                true
+            }
+            Ok(e) if !e.is_empty() => {
+                env = Some(e);
+                true
+            }
+            Ok(e) => match environ_is_empty(pid) {
+                None => {
+                    gone = true;
+                    true
+                }
+                Some(true) => {
+                    env = Some(e);
+                    true
+                }
+                Some(false) => false,
+            },
+        },
+    );
+    if gone { None } else { env }
+}
+
+/// The file at `path` in one read(2) into a buffer larger than an environment (execve(2)
+/// takes at most a quarter of the stack limit, and `ulimit -s unlimited` still caps that at
+/// 6 MiB); a file larger than that (not an environment) is read on in further calls.
+fn read_whole(path: &str) -> std::io::Result<Vec<u8>> {
+    const ONE_READ: usize = 8 << 20;
+    // One buffer a thread, reused: a scan reads every process's file.
+    thread_local! {
+        static BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let mut f = std::fs::File::open(path)?;
+    BUF.with_borrow_mut(|buf| {
+        buf.resize(ONE_READ, 0);
+        let n = loop {
+            match f.read(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                r => break r?,
+            }
+        };
+        let mut out = buf[..n].to_vec();
+        if n == ONE_READ {
+            f.read_to_end(&mut out)?;
+        }
+        Ok(out)
+    })
+}
+
+/// After an empty read of `/proc/PID/environ`: `Some(true)` if `pid` really shows no
+/// environment (a zombie, a kernel thread, or an exec that has finished with
+/// `env_start == env_end`), `Some(false)` if the read may have caught it inside execve, `None`
+/// if it is gone.
+///
+/// The exec has finished once `end_code` (field 27) is set: a new memory map starts with it 0,
+/// and the ELF loader sets it only after `create_elf_tables` has set the environment's range
+/// for good (`load_elf_binary` in fs/binfmt_elf.c).
+fn environ_is_empty(pid: i32) -> Option<bool> {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    let text = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let rest = String::from_utf8_lossy(&text[close + 1..]).into_owned();
+    // Fields from 3 on: 3 the state, 9 the flags, 27 end_code, 50 env_start, 51 env_end.
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let num = |n: usize| f.get(n - 3).and_then(|v| v.parse::<u64>().ok());
+    if matches!(f.first(), Some(&("Z" | "X"))) || num(9)? & PF_KTHREAD != 0 {
+        return Some(true);
+    }
+    Some(num(27)? != 0 && num(50)? == num(51)?)
 }
 
 /// A fresh `KEY=VALUE` marker for `marked`.
@@ -863,6 +1073,7 @@ pub fn on_controlling_tty(cmd: &mut Command, slave: &std::os::fd::OwnedFd) {
     use std::os::unix::process::CommandExt;
     let stdio = || Stdio::from(slave.try_clone().expect("dup pty slave"));
     cmd.stdin(stdio()).stdout(stdio()).stderr(stdio());
+    default_signals(cmd);
     let hook = || {
         // SAFETY: setsid has no arguments and is async-signal-safe.
         if unsafe { nix::libc::setsid() } < 0 {

@@ -41,20 +41,18 @@ fn rein_keeps_no_cwd_and_no_inherited_fd_but_the_child_does() {
         let mut cmd = command(mode, &["--", "sh", "-c", script]);
         cmd.current_dir(&cwd);
         let hook = move || {
-            // When the file itself got fd 5 (it depends on what the other test threads hold),
-            // dup2(5, 5) does nothing and leaves std's close-on-exec flag on it, so rein would
-            // start without fd 5: clear the flag instead.
-            let done = if raw == 5 {
-                // SAFETY: fcntl is async-signal-safe; fd 5 is open in the forked child.
-                let r = unsafe { nix::libc::fcntl(5, nix::libc::F_SETFD, 0) };
-                r == 0
+            // The file may already be fd 5 (whatever the test's other threads hold open), and
+            // dup2 onto itself keeps its close-on-exec flag (std opens with O_CLOEXEC): then
+            // the flag is cleared instead, or the child would find fd 5 closed.
+            let ok = if raw == 5 {
+                // SAFETY: fcntl(F_SETFD) on an open descriptor is async-signal-safe.
+                (unsafe { nix::libc::fcntl(5, nix::libc::F_SETFD, 0) }) == 0
             } else {
                 // SAFETY: dup2 is async-signal-safe; `raw` is open in the forked child
                 // (close-on-exec only acts at exec), and the copy on fd 5 has no such flag.
-                let r = unsafe { nix::libc::dup2(raw, 5) };
-                r == 5
+                (unsafe { nix::libc::dup2(raw, 5) }) == 5
             };
-            if done {
+            if ok {
                 Ok(())
             } else {
                 Err(std::io::Error::last_os_error())

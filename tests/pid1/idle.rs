@@ -1,5 +1,6 @@
-//! An idle rein sleeps in one `poll` with no timeout: over a few seconds with an idle child it
-//! is not woken once (no timer, no periodic reaping; tini wakes every second).
+//! An idle rein sleeps in one blocking `read` of its signalfd (or, as before, one `poll` with no
+//! timeout): over a few seconds with an idle child it is not woken once (no timer, no periodic
+//! reaping; tini wakes every second).
 
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ fn wakeups(pid: i32) -> u64 {
 struct PollNumbers {
     poll: Option<i64>,
     ppoll: &'static [i64],
+    read: i64,
 }
 
 /// The numbers in the ABI rein's calls reach the kernel through. Natively on this machine's
@@ -39,10 +41,12 @@ fn poll_numbers() -> PollNumbers {
         Some(EM_386) => PollNumbers {
             poll: Some(168),
             ppoll: &[309, 414],
+            read: 3,
         },
         Some(EM_ARM) => PollNumbers {
             poll: Some(168),
             ppoll: &[336, 414],
+            read: 3,
         },
         Some(other) => panic!("no compat poll numbers for ELF machine {other} (add them here)"),
         None => PollNumbers {
@@ -52,6 +56,7 @@ fn poll_numbers() -> PollNumbers {
             #[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
             poll: None,
             ppoll: &[nix::libc::SYS_ppoll],
+            read: nix::libc::SYS_read,
         },
     }
 }
@@ -71,8 +76,9 @@ fn elf_machine_if_32_bit() -> Option<u16> {
     })
 }
 
-/// Whether `pid` is blocked in poll(2) with an infinite timeout (`poll(fds, n, -1)`) or in
-/// ppoll(2) with a NULL timeout, from `/proc/PID/syscall`.
+/// Whether `pid` is blocked in poll(2) with an infinite timeout (`poll(fds, n, -1)`), in
+/// ppoll(2) with a NULL timeout, or in read(2) of a signalfd (its fdinfo has a `sigmask`
+/// line), from `/proc/PID/syscall`.
 fn in_poll_without_timeout_as(pid: i32, numbers: &PollNumbers) -> bool {
     let text = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
     let f: Vec<&str> = text.split_whitespace().collect();
@@ -89,6 +95,11 @@ fn in_poll_without_timeout_as(pid: i32, numbers: &PollNumbers) -> bool {
     } else if numbers.ppoll.contains(&nr) {
         // ppoll: the timeout is a pointer, NULL for none.
         arg(3) == Some(0)
+    } else if nr == numbers.read {
+        arg(1).is_some_and(|fd| {
+            std::fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}"))
+                .is_ok_and(|info| info.lines().any(|l| l.starts_with("sigmask:")))
+        })
     } else {
         false
     }
@@ -108,7 +119,7 @@ fn an_idle_rein_is_never_woken() {
             let run = Run::start(mode, &["--", "sleep", "1000"]);
             let rein = run.rein_pid(mode);
             wait_until(
-                "rein is blocked in poll without a timeout",
+                "rein is blocked waiting for a signal without a timeout",
                 DEADLINE,
                 || in_poll_without_timeout_as(rein, &numbers),
             );

@@ -3,15 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{DEADLINE, Mode, Run, namespaces_available, with_sh};
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
+use crate::harness::{DEADLINE, Mode, Run, with_sh};
+use crate::support::modes;
 
 /// Starts rein with `opts` around `script`, sends `sig` to rein once the script is ready, and
 /// returns rein's exit code and how long it took from the signal.

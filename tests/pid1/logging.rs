@@ -8,14 +8,7 @@ use crate::harness::{
     DEADLINE, Mode, Outcome, Run, children, command, namespaces_available, ns_words, probe, rein,
     wait_until,
 };
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
+use crate::support::modes;
 
 #[test]
 fn the_default_level_prints_nothing_on_a_normal_run() {

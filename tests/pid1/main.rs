@@ -11,6 +11,10 @@
 #![allow(clippy::cast_possible_wrap, clippy::cast_sign_loss, dead_code)]
 
 mod harness;
+// Helpers the behaviour files share: modes, skips, the signal log, accounts, common checks.
+mod support;
+// The harness itself: clean signal state, no signal to a reaped pid, marks found mid-exec.
+mod plumbing;
 
 // Exit codes: 0..=255, 128+N, 127/126/125 and their messages.
 mod exit_status;
@@ -34,6 +38,8 @@ mod logging;
 mod tty;
 // Stopped processes still end on TERM: rein adds a CONT, for stopped targets only.
 mod stopped;
+// HUP and STOP/CONT floods: rein still forwards, reaps and wakes a stopped member once.
+mod flood;
 // The grace period: leftovers get TERM, then KILL; setsid'd and double-forked ones too.
 mod shutdown;
 // --timeout: 124, the timeout signal, escalation, no survivors.

@@ -3,10 +3,8 @@
 
 use std::process::Command;
 
-use crate::harness::{
-    DEADLINE, Mode, Run, TempDir, alive, command, namespaces_available, read_status, rein, sh,
-    wait_until,
-};
+use crate::harness::{Mode, Run, TempDir, command, namespaces_available, rein, sh};
+use crate::support::{KillOnDrop, stopped_with_status};
 
 /// Reports which signal it got, then exits 5. (Not INT or QUIT: rein runs as a background job
 /// of `sh` here, which starts it with those ignored, and a shell cannot trap what it inherited
@@ -57,22 +55,8 @@ fn orphan_rein(
     let (rein_pid, _guard) = (rein_pid.unwrap(), guard);
     run.signal(run.pid() as i32, 9);
     let got = run.expect_line("got SIG", |l| l.starts_with("got "));
-    wait_until("rein exits after its parent died", DEADLINE, || {
-        !alive(rein_pid)
-    });
-    wait_until("rein wrote its status file", DEADLINE, || status.exists());
-    (got, read_status(&status))
-}
-
-/// Kills the orphaned rein if the test fails before it exited by itself.
-struct KillOnDrop(i32);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if alive(self.0) {
-            crate::harness::kill(self.0, 9);
-        }
-    }
+    let st = stopped_with_status(rein_pid, &status, "rein exits after its parent died");
+    (got, st)
 }
 
 #[test]
@@ -113,11 +97,8 @@ fn as_pid1_the_death_of_the_process_outside_the_namespace_counts() {
     run.signal(run.pid() as i32, 9);
     let got = run.expect_line("got SIG", |l| l.starts_with("got "));
     assert_eq!(got, "got TERM");
-    wait_until("rein exits after its parent died", DEADLINE, || {
-        !alive(rein_pid)
-    });
-    wait_until("rein wrote its status file", DEADLINE, || status.exists());
-    assert_eq!(read_status(&status)["exit_code"], "5");
+    let st = stopped_with_status(rein_pid, &status, "rein exits after its parent died");
+    assert_eq!(st["exit_code"], "5");
 }
 
 #[test]
@@ -134,14 +115,11 @@ fn pause_mode_stops_when_its_parent_dies_with_pdeathsig_term() {
     let mut run = Run::spawn(cmd);
     let l = run.expect_line("rein PID", |l| l.starts_with("rein "));
     let rein_pid: i32 = l["rein ".len()..].parse().unwrap();
+    // Kills the orphaned rein if the test fails before it exited by itself.
     let _guard = KillOnDrop(rein_pid);
     crate::harness::wait_blocked(rein_pid, 15);
     run.signal(run.pid() as i32, 9);
-    wait_until("rein exits after its parent died", DEADLINE, || {
-        !alive(rein_pid)
-    });
-    wait_until("rein wrote its status file", DEADLINE, || status.exists());
-    let st = read_status(&status);
+    let st = stopped_with_status(rein_pid, &status, "rein exits after its parent died");
     assert_eq!(
         (st["exit_code"].as_str(), st["reason"].as_str()),
         ("0", "stopped")

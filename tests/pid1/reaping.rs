@@ -8,14 +8,7 @@ use crate::harness::{
     DEADLINE, Mode, Proc, Run, children, descendants, namespaces_available, ns_command, probe,
     same_namespace, wait_until,
 };
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
+use crate::support::modes;
 
 /// What rein is responsible for: as PID 1 everything in its PID namespace but itself, as a
 /// subreaper everything below it.

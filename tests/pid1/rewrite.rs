@@ -1,17 +1,8 @@
 //! `--rewrite FROM:TO`: rein forwards FROM as TO (names or numbers), or not at all for `drop`.
 //! The probe records every signal its child and grandchild receive in a file.
 
-use crate::harness::{
-    DEADLINE, Mode, Run, TempDir, namespaces_available, probe, stat_field, wait_until,
-};
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
+use crate::harness::{DEADLINE, Mode, Run, TempDir, probe, stat_field, wait_until};
+use crate::support::modes;
 
 /// rein with `opts` around `probe signals FILE`, both probe processes ready.
 fn start(mode: Mode, opts: &[&str], dir: &TempDir) -> (Run, i32, Vec<i32>) {

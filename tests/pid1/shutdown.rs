@@ -5,9 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{
-    Mode, Run, TempDir, alive, command, namespaces_available, read_status, sh, stat_field,
-};
+use crate::harness::{Mode, Run, TempDir, alive, command, read_status, sh, stat_field};
+use crate::support::modes;
 
 /// The main child: start `$LEFTOVER` in the background, exit 3 when stdin closes.
 const MAIN: &str = r#"sh -c "$LEFTOVER" & read x; exit 3"#;
@@ -24,14 +23,6 @@ const OBEYS: &str = r#"trap 'sleep 0.3; echo done > "$OUT"; exit 0' TERM
 
 /// Ignores TERM.
 const IGNORES: &str = r#"trap '' TERM; echo ready $$; exec sleep 1000"#;
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
 
 /// Starts rein with `opts` around MAIN and `leftover`; returns the run, the leftover's pid as
 /// it printed it, and the status file path.

@@ -7,13 +7,13 @@
 
 use std::collections::HashMap;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::harness::{
-    DEADLINE, Mode, Run, TempDir, children, command, deliverable, namespaces_available, probe,
-    sigbit, state, wait_until,
+    DEADLINE, Mode, Run, TempDir, children, command, deliverable, probe, sigbit, state, wait_until,
 };
+use crate::support::{count, counts, modes};
 
 const CHLD: i32 = 17;
 const CONT: i32 = 18;
@@ -28,34 +28,6 @@ fn forwarded() -> Vec<i32> {
     (1..=64)
         .filter(|s| ![4, 5, 6, 7, 8, 9, 11, CHLD, STOP, 31].contains(s))
         .collect()
-}
-
-/// The modes this machine can run: PID 1 only where namespaces work.
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
-
-/// How many times each `(role, signo)` line appears in the probe's log.
-fn counts(log: &Path) -> HashMap<(String, i32), usize> {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let mut out = HashMap::new();
-    for line in text.lines() {
-        let (role, sig) = line.split_once(' ').expect("ROLE SIGNO");
-        *out.entry((role.to_string(), sig.parse().unwrap()))
-            .or_insert(0) += 1;
-    }
-    out
-}
-
-fn count(log: &Path, role: &str, sig: i32) -> usize {
-    counts(log)
-        .get(&(role.to_string(), sig))
-        .copied()
-        .unwrap_or(0)
 }
 
 /// rein running `probe signals`, with the host pids of rein, the child and the grandchild.

@@ -2,15 +2,8 @@
 //! empty when rein starts clean, and what a wrapper set up (`probe wrap`) otherwise, real-time
 //! signals included, although rein itself blocks almost everything.
 
-use crate::harness::{Mode, Outcome, Run, command_via, namespaces_available, probe, status_mask};
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
+use crate::harness::{Mode, Outcome, Run, command_via, probe, status_mask};
+use crate::support::{modes, printed_masks};
 
 fn mask(sigs: &[i32]) -> u64 {
     sigs.iter().fold(0, |m, s| m | (1u64 << (s - 1)))
@@ -19,15 +12,7 @@ fn mask(sigs: &[i32]) -> u64 {
 /// `SigBlk` and `SigIgn` as the child printed them (`grep Sig /proc/self/status`).
 fn child_masks(mode: Mode, out: &Outcome) -> (u64, u64) {
     assert_eq!(out.code, Some(0), "{mode:?}: {out:?}");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let field = |key: &str| {
-        let line = text
-            .lines()
-            .find_map(|l| l.strip_prefix(key))
-            .unwrap_or_else(|| panic!("{mode:?}: no {key} in {text}"));
-        u64::from_str_radix(line.trim(), 16).unwrap()
-    };
-    (field("SigBlk:"), field("SigIgn:"))
+    printed_masks(&out.stdout)
 }
 
 const GREP: [&str; 4] = ["--", "grep", "Sig", "/proc/self/status"];
@@ -54,8 +39,8 @@ fn wrapper(block: &[i32], ignore: &[i32]) -> Vec<String> {
 
 #[test]
 fn a_clean_start_gives_the_child_an_empty_mask_and_no_ignored_signals() {
-    // `probe wrap - -` resets everything first: the harness's own spawn (glibc posix_spawn)
-    // hands its children SIG_IGN for 32 and 33, see the test below.
+    // `probe wrap - -` resets everything first, so the check does not rest on the harness
+    // (which resets dispositions too, see `harness::default_signals`).
     for mode in modes("a_clean_start_gives_the_child_an_empty_mask_and_no_ignored_signals") {
         let out = Run::spawn(command_via(mode, &wrapper(&[], &[]), &GREP)).finish();
         assert_eq!(child_masks(mode, &out), (0, 0), "{mode:?}");
@@ -89,8 +74,8 @@ fn the_child_gets_the_mask_and_ignored_set_rein_was_started_with() {
     );
 }
 
-/// Whatever rein got, the child gets: started by the harness (glibc posix_spawn ignores 32 and
-/// 33 in its children), rein's own `SigIgn` while it runs equals the child's.
+/// Whatever rein got, the child gets: started by the harness, rein's own `SigIgn` while it
+/// runs equals the child's.
 #[test]
 fn the_child_ignores_exactly_what_rein_ignores_whoever_started_it() {
     let script = [

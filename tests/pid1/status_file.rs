@@ -9,9 +9,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::harness::{
-    DEADLINE, Mode, Run, TempDir, descendants, namespaces_available, ns_members, probe,
-    read_status, run, wait_until, with_sh,
+    DEADLINE, Mode, Run, TempDir, descendants, ns_members, probe, read_status, run, wait_until,
+    with_sh,
 };
+use crate::support::modes;
 
 const KEYS: [&str; 10] = [
     "exit_code",
@@ -28,14 +29,6 @@ const KEYS: [&str; 10] = [
 
 /// Arguments after `--status-file`, rein's expected code, and expected fields.
 type Case<'a> = (&'a [&'a str], i32, &'a [(&'a str, &'a str)]);
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
 
 /// Runs rein with `--status-file` and `args`; returns its code and the file's fields.
 fn status_of(mode: Mode, path: &Path, args: &[&str]) -> (Option<i32>, BTreeMap<String, String>) {

@@ -5,17 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{
-    DEADLINE, Mode, Run, namespaces_available, status_field, wait_blocked, wait_until, with_sh,
-};
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
+use crate::harness::{DEADLINE, Mode, Run, status_field, wait_blocked, wait_until, with_sh};
+use crate::support::modes;
 
 /// Waits until rein has taken `sig` out of its signalfd: no longer pending for it.
 fn consumed(pid: i32, sig: i32) {

@@ -12,17 +12,10 @@
 use std::time::{Duration, Instant};
 
 use crate::harness::{
-    DEADLINE, Mode, Run, TempDir, command_via, kill, marked, namespaces_available, new_mark, probe,
-    read_status, wait_until,
+    DEADLINE, Mode, Run, TempDir, command_via, kill, marked, new_mark, probe, read_status,
+    wait_until,
 };
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
+use crate::support::modes;
 
 /// `probe wrap BLOCK IGNORE --`: what rein is started through, and so what its child inherits.
 fn wrapper(block: &str, ignore: &str) -> Vec<String> {

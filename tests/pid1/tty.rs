@@ -13,9 +13,9 @@ use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Arc, Mutex};
 
 use crate::harness::{
-    DEADLINE, Mode, children, command, descendants, namespaces_available, ns_words, rein,
-    stat_field, state, wait_until,
+    DEADLINE, Mode, children, command, descendants, ns_words, rein, stat_field, state, wait_until,
 };
+use crate::support::modes;
 
 /// A process started as session leader on a fresh pty (also used by job_control.rs).
 pub(crate) struct TtyRun {
@@ -86,14 +86,6 @@ impl TtyRun {
 impl Drop for TtyRun {
     fn drop(&mut self) {
         crate::harness::kill(self.pid, 9);
-    }
-}
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
     }
 }
 

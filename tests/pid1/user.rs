@@ -5,13 +5,12 @@
 //! The test user exists only in a private mount namespace, where test-made passwd and group
 //! files are bind-mounted over /etc's; the host's files are never touched. The attacks on
 //! `--user` (capabilities kept, groups, variables, odd bytes) are in `hostile/credentials.rs`,
-//! which uses the helpers here.
+//! which uses the accounts and the child script here (the runner is `support::with_accounts`).
 
-use std::ffi::{OsStr, OsString};
-use std::process::Command;
-use std::time::Duration;
+use std::ffi::OsString;
 
-use crate::harness::{Mode, Outcome, Run, TempDir, probe, rein};
+use crate::harness::{Mode, Outcome, probe, rein};
+use crate::support::{field, marker_dir, root_namespaces, with_accounts};
 
 /// The test accounts: `tester` (4321, primary group 4322) is listed in `extra` (5000) only.
 pub const PASSWD: &[u8] = b"root:x:0:0:root:/root:/bin/sh\n\
@@ -29,58 +28,6 @@ pub const CHILD: &str = r#"
     "$1" escalate
     touch "$2"
 "#;
-
-/// Root is needed to create the mount namespace and to change to an arbitrary uid.
-pub fn root_namespaces(test: &str) -> bool {
-    let ok = nix::unistd::geteuid().is_root()
-        && Command::new("unshare")
-            .args(["--mount", "--pid", "--fork", "--mount-proc", "true"])
-            .status()
-            .is_ok_and(|s| s.success());
-    if !ok {
-        let why = "needs root and unshare --mount --pid (to switch to a test user)";
-        if std::env::var("REIN_REQUIRE_NS").as_deref() == Ok("1") {
-            panic!("{test}: REIN_REQUIRE_NS=1 but this {why}");
-        }
-        eprintln!("SKIPPED (not root): {test}: {why}");
-    }
-    ok
-}
-
-/// Runs `argv` (a command line that execs rein, directly or through a wrapper such as
-/// `setpriv` or `probe execenv`) in a private mount namespace where `passwd` and `group` are
-/// /etc's: as PID 1 of a new PID namespace, or as a plain process. Waits for it to end.
-pub fn with_accounts<S: AsRef<OsStr>>(
-    mode: Mode,
-    passwd: &[u8],
-    group: &[u8],
-    argv: &[S],
-) -> Outcome {
-    let dir = TempDir::new("accounts");
-    std::fs::write(dir.join("passwd"), passwd).unwrap();
-    std::fs::write(dir.join("group"), group).unwrap();
-    let mut cmd = Command::new("unshare");
-    cmd.arg("--mount");
-    if mode == Mode::Pid1 {
-        cmd.args(["--pid", "--fork", "--mount-proc", "--kill-child"]);
-    }
-    cmd.args([
-        "sh",
-        "-c",
-        r#"mount --bind "$DIR/passwd" /etc/passwd && mount --bind "$DIR/group" /etc/group && exec "$@""#,
-        "sh",
-    ])
-    .args(argv)
-    .env("DIR", &dir.0);
-    Run::spawn(cmd).finish_within(Duration::from_secs(20))
-}
-
-/// A directory the test user can write its marker file into; the marker says the child ran.
-pub fn marker_dir() -> TempDir {
-    let dir = TempDir::new("user");
-    std::fs::set_permissions(&dir.0, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
-    dir
-}
 
 /// `env -i PATH=... EXTRA... rein --user SPEC -- sh -c CHILD`, the command line of most tests.
 pub fn user_argv(spec: &str, extra: &[&str], ran: &std::path::Path) -> Vec<OsString> {
@@ -100,15 +47,6 @@ fn as_user(spec: &str, extra: &[&str]) -> (Outcome, bool) {
     let ran = dir.join("ran");
     let out = with_accounts(Mode::Pid1, PASSWD, GROUP, &user_argv(spec, extra, &ran));
     (out, ran.exists())
-}
-
-/// The words after `key` on the first line that starts with it.
-pub fn field<'a>(out: &'a str, key: &str) -> Vec<&'a str> {
-    let line = out
-        .lines()
-        .find(|l| l.starts_with(key))
-        .unwrap_or_else(|| panic!("no {key} in {out}"));
-    line[key.len()..].split_whitespace().collect()
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! starts, so drift on the machine hits them all alike, and prints one sample per row (see
 //! `opts::emit`).
 
+pub mod hupflood;
 pub mod idle;
 pub mod leftovers;
 pub mod reap;

@@ -9,7 +9,8 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 use crate::harness::{Mode, Outcome, emulator_env, probe, rein};
-use crate::user::{CHILD, GROUP, PASSWD, field, marker_dir, root_namespaces, with_accounts};
+use crate::support::{field, marker_dir, root_namespaces, with_accounts};
+use crate::user::{CHILD, GROUP, PASSWD};
 
 const ZERO: &str = "0000000000000000";
 

@@ -9,7 +9,8 @@
 //! killable by SIGKILL; uninterruptible sleeps that last need FUSE, NFS or a cgroup-v1 freezer,
 //! none of which every CI machine has.)
 
-use crate::harness::{Mode, Run, command_via, kill, namespaces_available};
+use crate::harness::{Mode, Run, command_via};
+use crate::support::{KillOnDrop, skip_unless};
 
 /// rein without CAP_KILL: it can signal its own uid (root) but nobody else.
 const NO_CAP_KILL: &[&str] = &["setpriv", "--bounding-set=-kill"];
@@ -24,33 +25,19 @@ const AS_2000: &str = "</dev/null >/dev/null 2>&1 setpriv --reuid 2000 --regid 2
 const READY_AS_2000: &str =
     "until grep -q '^Uid:[[:space:]]*2000' /proc/$p/status; do :; done; echo ready $p";
 
+/// The modes, where this test can make a process rein cannot signal: it needs root (to switch
+/// to uid 2000) and a setpriv that can drop a capability from the bounding set.
 fn modes(test: &str) -> Vec<Mode> {
-    if !root_with_setpriv(test) {
-        return Vec::new();
-    }
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
-
-/// Whether this test can make a process rein cannot signal: it needs root (to switch to uid
-/// 2000) and a setpriv that can drop a capability from the bounding set.
-fn root_with_setpriv(test: &str) -> bool {
     let ok = nix::unistd::geteuid().is_root()
         && std::process::Command::new("setpriv")
             .args(["--bounding-set=-kill", "true"])
             .status()
             .is_ok_and(|s| s.success());
-    if !ok {
-        let why = "needs root and util-linux setpriv to make a process rein cannot signal";
-        if std::env::var("REIN_REQUIRE_NS").as_deref() == Ok("1") {
-            panic!("{test}: REIN_REQUIRE_NS=1 but {why}");
-        }
-        eprintln!("SKIPPED (not root or no setpriv): {test}: {why}");
+    let why = "needs root and util-linux setpriv to make a process rein cannot signal";
+    if !skip_unless(test, ok, "not root or no setpriv", why) {
+        return Vec::new();
     }
-    ok
+    crate::support::modes(test)
 }
 
 /// Starts `rein ARGS` without CAP_KILL (rein stays PID 1 in PID-1 mode: setpriv execs it).
@@ -58,23 +45,13 @@ fn start(mode: Mode, args: &[&str]) -> Run {
     Run::spawn(command_via(mode, NO_CAP_KILL, args))
 }
 
-/// In plain mode the survivor outlives rein (as PID 1 the kernel kills it with the
-/// namespace): the test, which keeps CAP_KILL, kills it when it is done, passed or failed.
-struct KillOnDrop(Option<i32>);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0 {
-            kill(pid, 9);
-        }
-    }
-}
-
-/// The survivor's pid from the `ready PID` line, and its cleanup.
-fn survivor(run: &mut Run, mode: Mode) -> (i32, KillOnDrop) {
+/// The survivor's pid from the `ready PID` line, and its cleanup: in plain mode the survivor
+/// outlives rein (as PID 1 the kernel kills it with the namespace), and the test, which keeps
+/// CAP_KILL, kills it when it is done, passed or failed.
+fn survivor(run: &mut Run, mode: Mode) -> (i32, Option<KillOnDrop>) {
     let line = run.expect_line("ready PID", |l| l.starts_with("ready "));
     let pid: i32 = line["ready ".len()..].parse().unwrap();
-    (pid, KillOnDrop((mode == Mode::Plain).then_some(pid)))
+    (pid, (mode == Mode::Plain).then_some(KillOnDrop(pid)))
 }
 
 #[test]

@@ -10,9 +10,8 @@
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
 
-use crate::harness::{
-    Mode, Run, TempDir, command_via, emulator_env, namespaces_available, probe, rein, sh,
-};
+use crate::harness::{Run, TempDir, command_via, emulator_env, probe, rein, sh};
+use crate::support::modes;
 
 /// Every variable rein reads. A nested rein must see none of them.
 const OURS: &[&str] = &[
@@ -30,14 +29,6 @@ const OURS: &[&str] = &[
     "REIN_STATUS_FILE",
     "REIN_LOG",
 ];
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
 
 /// Entries rein reads (each with a value it accepts, one empty, one twice) mixed with entries it
 /// must pass on untouched: other `REIN_` names, a name that only starts like one of rein's, an

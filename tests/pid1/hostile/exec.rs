@@ -12,6 +12,7 @@
 use std::process::Command;
 
 use crate::harness::{DEADLINE, Run, TempDir, namespaces_available, ns_words, rein};
+use crate::support::root;
 
 /// A uid no other test uses, with no /etc/passwd entry (rein accepts a bare number).
 const UID: &str = "48113";
@@ -25,21 +26,12 @@ const SCRIPT: &str = r#"
     read line <"$FIFO"
     exec prlimit --nproc=0 "$REIN" --user "$U" -- true"#;
 
-fn root(test: &str) -> bool {
-    if nix::unistd::geteuid().is_root() {
-        return true;
-    }
-    let why = "needs root (to run a process as another uid)";
-    if std::env::var("REIN_REQUIRE_NS").as_deref() == Ok("1") {
-        panic!("{test}: REIN_REQUIRE_NS=1 but this {why}");
-    }
-    eprintln!("SKIPPED (not root): {test}: {why}");
-    false
-}
-
 #[test]
 fn eagain_from_execve_is_an_exec_failure_126_as_pid1_and_plain() {
-    if !root("eagain_from_execve_is_an_exec_failure") {
+    if !root(
+        "eagain_from_execve_is_an_exec_failure",
+        "needs root (to run a process as another uid)",
+    ) {
         return;
     }
     let mut prefixes: Vec<Vec<&str>> = vec![vec![]];

@@ -9,9 +9,9 @@
 use std::process::Command;
 
 use crate::harness::{
-    DEADLINE, Mode, Run, TempDir, alive, command, namespaces_available, read_status, rein,
-    wait_until, with_sh,
+    DEADLINE, Mode, Run, TempDir, command, namespaces_available, rein, wait_until, with_sh,
 };
+use crate::support::{KillOnDrop, assert_refused, stopped_with_status};
 
 /// Flags, variables, and a word the one line of refusal must contain.
 type Row = (
@@ -70,13 +70,7 @@ fn combinations_that_cannot_apply_are_refused_with_one_line_and_125() {
         cmd.env("MARKER", &marker).envs(vars.iter().copied());
         let out = Run::spawn(cmd).finish_within(DEADLINE);
         let what = format!("{flags:?} {vars:?}");
-        assert_eq!(out.code, Some(125), "{what}: {out:?}");
-        assert_eq!(out.stderr.lines().count(), 1, "{what}: {out:?}");
-        assert!(
-            out.stderr.starts_with("rein: ") && out.stderr.contains(needle),
-            "{what}: {out:?}"
-        );
-        assert!(!marker.exists(), "{what}: the child ran");
+        assert_refused(&out, &what, needle, &marker);
     }
 }
 
@@ -104,16 +98,14 @@ fn pause_holder_stops(args: &str, hup_instead: bool) {
     } else {
         run.signal(run.pid() as i32, 9);
     }
-    wait_until(
+    let st = stopped_with_status(
+        rein_pid,
+        &status,
         &format!(
             "rein --pause {args} stops ({})",
             if hup_instead { "HUP" } else { "parent died" }
         ),
-        DEADLINE,
-        || !alive(rein_pid),
     );
-    wait_until("rein wrote its status file", DEADLINE, || status.exists());
-    let st = read_status(&status);
     assert_eq!(
         (st["exit_code"].as_str(), st["reason"].as_str()),
         ("0", "stopped"),
@@ -134,16 +126,6 @@ fn wait_settled(pid: i32) {
                 && crate::harness::is_rein(pid)
         },
     );
-}
-
-struct KillOnDrop(i32);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if alive(self.0) {
-            crate::harness::kill(self.0, 9);
-        }
-    }
 }
 
 #[test]
@@ -172,11 +154,7 @@ fn as_pid1_a_pause_holder_stops_when_the_process_outside_dies() {
     wait_settled(rein_pid);
     // unshare is rein's parent.
     run.signal(run.pid() as i32, 9);
-    wait_until("rein exits after its parent died", DEADLINE, || {
-        !alive(rein_pid)
-    });
-    wait_until("rein wrote its status file", DEADLINE, || status.exists());
-    let st = read_status(&status);
+    let st = stopped_with_status(rein_pid, &status, "rein exits after its parent died");
     assert_eq!(
         (st["exit_code"].as_str(), st["reason"].as_str()),
         ("0", "stopped")

@@ -10,7 +10,8 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
-use crate::harness::{Mode, Run, TempDir, command, namespaces_available, read_status};
+use crate::harness::{Mode, Run, TempDir, command, read_status};
+use crate::support::modes;
 
 /// Names a UTF-8 reader cannot read: an é cut at 15 bytes, bytes that are never UTF-8.
 const NOT_UTF8: &[&[u8]] = &[b"aaaaaaaaaaaaaa\xc3\xa9", b"\xff\xfe\xfd", b"\xc3"];
@@ -27,14 +28,6 @@ const MAIN: &str = r#"sleep=$(readlink -f "$(command -v sleep)")
     echo ready
     read x
     exit 3"#;
-
-fn modes(test: &str) -> Vec<Mode> {
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
-}
 
 /// Runs MAIN with one leftover per name; checks that each got SIGTERM and rein exited with the
 /// main child's status.

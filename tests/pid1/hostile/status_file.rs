@@ -15,9 +15,8 @@ use std::path::{Path, PathBuf};
 
 use nix::libc;
 
-use crate::harness::{
-    DEADLINE, Mode, Outcome, Run, TempDir, command, namespaces_available, read_status, with_sh,
-};
+use crate::harness::{DEADLINE, Mode, Outcome, Run, TempDir, command, read_status, with_sh};
+use crate::support::root;
 
 /// The unprivileged user the child runs as (numeric: no /etc/passwd entry is needed).
 const CHILD_UID: u32 = 1000;
@@ -84,19 +83,11 @@ impl Layout {
 
 /// Root is needed for `--user 1000` and to give the child its own directory.
 fn modes(test: &str) -> Vec<Mode> {
-    if !nix::unistd::geteuid().is_root() {
-        let why = "needs root (to run the child as uid 1000 in a directory it owns)";
-        if std::env::var("REIN_REQUIRE_NS").as_deref() == Ok("1") {
-            panic!("{test}: REIN_REQUIRE_NS=1 but this {why}");
-        }
-        eprintln!("SKIPPED (not root): {test}: {why}");
+    let why = "needs root (to run the child as uid 1000 in a directory it owns)";
+    if !root(test, why) {
         return Vec::new();
     }
-    if namespaces_available(test) {
-        vec![Mode::Pid1, Mode::Plain]
-    } else {
-        vec![Mode::Plain]
-    }
+    crate::support::modes(test)
 }
 
 /// The names in `dir`, sorted.
