@@ -151,3 +151,14 @@ fn an_idle_rein_is_never_woken() {
 pub(crate) fn in_poll_without_timeout(pid: i32) -> bool {
     in_poll_without_timeout_as(pid, &poll_numbers())
 }
+
+/// Whether `pid` is blocked in poll(2) or ppoll(2), with or without a timeout, in the ABI of
+/// the binary under test (hostile/exactly_once.rs: rein waits there between signal batches).
+pub(crate) fn in_poll_any(pid: i32) -> bool {
+    let numbers = poll_numbers();
+    let text = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+    text.split_whitespace()
+        .next()
+        .and_then(|n| n.parse::<i64>().ok())
+        .is_some_and(|nr| Some(nr) == numbers.poll || numbers.ppoll.contains(&nr))
+}
