@@ -53,6 +53,12 @@ impl JobControl {
         }
     }
 
+    /// Whether rein follows the main child's stops at all, and so needs its stop reports as
+    /// they come (on every SIGCHLD) rather than only when a stopping signal is forwarded.
+    pub fn follows_stops(&self) -> bool {
+        self.enabled
+    }
+
     /// The main child `main` reported a stop by `sig` (waitpid with WUNTRACED). If the
     /// terminal stopped it, rein stops its own group with the same signal; once continued, it
     /// hands the terminal on (when in the foreground) and continues the child's group.

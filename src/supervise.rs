@@ -251,7 +251,12 @@ impl<'a> Supervisor<'a> {
         } else {
             self.drain_pass();
         }
-        if chld {
+        // Only job control needs the main child's stops as they come. The SIGCONT rule asks for
+        // them itself when it matters (`main_target_stopped`, `settle_owed_scan`: the kernel
+        // keeps the latest report until it is read), so without job control a SIGCHLD costs no
+        // waitid beyond the reaping: one system call fewer per wake-up, which is most
+        // of what reaping a stream of orphans costs besides the reaps themselves.
+        if chld && self.job.follows_stops() {
             self.refresh_main_stop();
         }
         self.act_after_pass();
@@ -464,8 +469,8 @@ impl<'a> Supervisor<'a> {
     }
 
     /// Brings the main child's stop state up to date from its pending report (waitid), and
-    /// passes a job-control stop on to rein's own job. Asked once per SIGCHLD wake-up and once
-    /// per forwarded stopping signal, never in a loop: the kernel keeps one report per child,
+    /// passes a job-control stop on to rein's own job. Asked once per SIGCHLD wake-up while job
+    /// control is on, and by every owed check, never in a loop: the kernel keeps one report per child,
     /// so a child flooded with STOP and CONT costs one call per wake-up. The second call picks
     /// up the continue that job control's own resume just caused.
     fn refresh_main_stop(&mut self) {
@@ -487,14 +492,21 @@ impl<'a> Supervisor<'a> {
     }
 
     /// Whether the target of a stopping signal just sent to the main child is known to be
-    /// stopped now: the child itself, by its last stop report (read on a SIGCHLD wake-up;
-    /// /proc can only veto a report the child outran, e.g. by dying of the signal just sent).
-    /// Anything else is owed to `settle_owed_scan`, due [`target::SCAN_SETTLE`] later (see
-    /// [`ScanBudget`]) unless the main child's exit, a CONT or a stop signal makes it moot
-    /// first: a stop the child made just now (visible before its SIGCHLD is queued), and with
-    /// its group, any member's, which only an O(processes) scan of /proc can tell. So a
-    /// forwarded stopping signal costs no system call beyond the kill, however often it comes.
+    /// stopped now: the child itself, by its last stop report (read on a SIGCHLD wake-up under
+    /// job control, else just now; /proc can only veto a report the child outran, e.g. by dying
+    /// of the signal just sent). Anything else is owed to `settle_owed_scan`, due
+    /// [`target::SCAN_SETTLE`] later (see [`ScanBudget`]) unless the main child's exit, a CONT
+    /// or a stop signal makes it moot first: a stop the child made just now (visible before its
+    /// SIGCHLD is queued), and with its group, any member's, which only an O(processes) scan of
+    /// /proc can tell. So a forwarded stopping signal costs at most one waitid beyond the kill,
+    /// however often it comes.
     fn main_target_stopped(&mut self, main: Pid) -> bool {
+        if !self.job.follows_stops() {
+            // Without job control the reports are not read on SIGCHLD (see `reap`): read the
+            // pending one now, one waitid, so a stale state is never acted on (not even without
+            // /proc, which could not veto it).
+            self.refresh_main_stop();
+        }
         if self.main_known_stopped(main) {
             // The target gets its CONT: nothing owed.
             self.scan.cancel();
