@@ -139,7 +139,7 @@ fn register_subreaper() {
 /// it, nor again to cancel it when a signal comes first. Each reprogramming is a VM exit on a
 /// virtual machine: traced on the benchmark's, the `poll` rein waits in after forwarding SIGTERM
 /// took 18 µs before the task slept and 18 µs after it woke, with the default 50 µs slack.
-const TIMER_SLACK_NS: u64 = 4_000_000;
+const TIMER_SLACK_NS: libc::c_ulong = 4_000_000;
 
 fn coarsen_timers() {
     if let Err(e) = nix::sys::prctl::set_timerslack(TIMER_SLACK_NS) {
