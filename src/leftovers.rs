@@ -293,9 +293,6 @@ pub struct Drain {
     terminated: HashSet<i32>,
     /// Children reaped while the signals went out, for the next pass to hand on.
     early: Vec<Reaped>,
-    /// As PID 1: SIGTERM went to everyone with kill(-1) (only when the kernel may reap rein's
-    /// children by itself), so the second look sends none.
-    everyone: bool,
 }
 
 impl Drain {
@@ -323,7 +320,7 @@ impl Drain {
         if no_children && (scope != Scope::Namespace || !namespace_has_others(me)) {
             return Some(Vec::new());
         }
-        let hit = match self.first_look(scope, sig, me) {
+        let hit = match self.first_look(sig, me) {
             Some(children) => children,
             // No /proc of our own, or no children file: everything at once, as for SIGKILL.
             None => {
@@ -448,8 +445,8 @@ impl Drain {
                 let found = discover(scope, me).unwrap_or_default();
                 let mut hit = Vec::new();
                 for p in found {
-                    if self.everyone || self.terminated.contains(&p.pid) {
-                        // kill(-1) reached everyone: only the stopped ones need more.
+                    if self.terminated.contains(&p.pid) {
+                        // It had its SIGTERM: only a stopped one needs more.
                         if p.is_stopped() {
                             wake_if_stopped(p.pid);
                         }
@@ -488,43 +485,23 @@ impl Drain {
 impl Drain {
     /// The first look at SIGTERM (see [`Drain`]): returns rein's own children, oldest first,
     /// which it signalled, and tracks them for reaping; `None` when `/proc` is not our
-    /// namespace's or has no `children` file, or when the kernel might reap rein's children by
-    /// itself.
+    /// namespace's or has no `children` file.
     ///
     /// As PID 1 the other processes of the namespace get theirs at the second look.
-    fn first_look(&mut self, scope: Scope, sig: i32, me: i32) -> Option<Vec<i32>> {
+    fn first_look(&mut self, sig: i32, me: i32) -> Option<Vec<i32>> {
         if !proc::is_ours() {
             return None;
         }
-        match scope {
-            Scope::Namespace => {
-                let children = proc::own_children(me)?;
-                if sys::sigchld_reaps_by_itself() {
-                    // rein's children might be reaped (and their pids reused) behind its back:
-                    // everyone but rein, in one call that no concurrent fork can escape.
-                    let _ = target::signal(Target::Everyone, sig, || false);
-                    self.everyone = true;
-                    self.track(&children);
-                    return Some(children);
-                }
-                // rein's own children (the usual leftovers of a container: the main child's
-                // orphans, re-parented to rein) one by one, oldest first, as below; the others
-                // (their descendants, processes that joined the namespace) at the second look.
-                // kill(-1) would hold the kernel's tasklist lock over its whole walk, which each
-                // of them needs to exit, and leave them all to exit at once after it, in
-                // whatever order the scheduler runs them (20,000: 0.3-2.8 s for the walk alone
-                // here); and listing /proc first to count them cost 2,000 leftovers 12 ms more
-                // (a directory entry each, which the kernel then drops again at each exit).
-                Some(self.term_children(children, sig))
-            }
-            Scope::Descendants(_) => {
-                if sys::sigchld_reaps_by_itself() {
-                    return None;
-                }
-                let children = proc::own_children(me)?;
-                Some(self.term_children(children, sig))
-            }
-        }
+        // rein's own children (the usual leftovers of a container: the main child's orphans,
+        // re-parented to rein) one by one, oldest first; the others (their descendants, and as
+        // PID 1 processes that joined the namespace) at the second look. As PID 1, kill(-1)
+        // would hold the kernel's tasklist lock over its whole walk, which each of them needs
+        // to exit, and leave them all to exit at once after it, in whatever order the
+        // scheduler runs them (20,000: 0.3-2.8 s for the walk alone here); and listing /proc
+        // first to count them cost 2,000 leftovers 12 ms more (a directory entry each, which
+        // the kernel then drops again at each exit).
+        let children = proc::own_children(me)?;
+        Some(self.term_children(children, sig))
     }
 
     /// Sends `sig` to `children`, rein's own, oldest first, reaping those that have exited as it
@@ -532,12 +509,13 @@ impl Drain {
     fn term_children(&mut self, children: Vec<i32>, sig: i32) -> Vec<i32> {
         // A child of rein keeps its pid until rein reaps it: the kernel frees a pid only when the
         // process is reaped (release_task), and only rein reaps its children (it runs one thread,
-        // and SIGCHLD is not ignored, checked by the caller, so the kernel does not reap them by
-        // itself). So each pid listed, until rein reaps it, still names the child that was listed:
-        // plain kill(2) is safe here, without the pidfd and the re-check of the parent that a
-        // grandchild needs. The loop below reaps only children it has already signalled, and
-        // signals each pid once (the kernel's `children` file can list one twice when the list
-        // changes while it is read), so it never signals a pid it has reaped.
+        // and SIGCHLD is never ignored: `run.rs` takes an inherited ignore back before any child
+        // exists, so the kernel does not reap them by itself). So each pid listed, until rein
+        // reaps it, still names the child that was listed: plain kill(2) is safe here, without
+        // the pidfd and the re-check of the parent that a grandchild needs. The loop below reaps
+        // only children it has already signalled, and signals each pid once (the kernel's
+        // `children` file can list one twice when the list changes while it is read), so it
+        // never signals a pid it has reaped.
         //
         // The oldest that have exited are reaped between the signals: a zombie stays on rein's
         // list of children, which the kernel walks when one of them exits (to hand the memory

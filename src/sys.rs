@@ -270,22 +270,6 @@ pub fn ignore_sigchld_after_fork() {
     unsafe { libc::sigaction(libc::SIGCHLD, &act, std::ptr::null_mut()) };
 }
 
-/// Whether the kernel reaps rein's children by itself when they exit: SIGCHLD's disposition is
-/// `SIG_IGN` or has `SA_NOCLDWAIT` (inherited through exec from whoever started rein, since
-/// rein only blocks SIGCHLD). Then a child's pid may be freed, and reused, without rein waiting
-/// for it. Asked with `sigaction(SIGCHLD, NULL, &old)`, which changes nothing.
-///
-/// # References
-/// - <https://man7.org/linux/man-pages/man2/sigaction.2.html> (`SA_NOCLDWAIT`)
-pub fn sigchld_reaps_by_itself() -> bool {
-    // SAFETY: a zeroed sigaction is a valid value to be overwritten; the new-action pointer is
-    // null, so nothing is changed, and `old` lives on this stack frame for the call.
-    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
-    // SAFETY: see above.
-    let rc = unsafe { libc::sigaction(libc::SIGCHLD, std::ptr::null(), &mut old) };
-    rc != 0 || old.sa_sigaction == libc::SIG_IGN || old.sa_flags & libc::SA_NOCLDWAIT != 0
-}
-
 /// `getdents64(fd, buf)`: fills `buf` with the next `struct linux_dirent64` records of the open
 /// directory `fd` and returns how many bytes it wrote (0 at the end). Lets rein list a
 /// directory through a stack buffer, without the allocations of `std::fs::read_dir`.
