@@ -13,9 +13,9 @@
 //! be kept busy with them (the kernel returns the first child in its list that has a report,
 //! so a child flooded with STOP and CONT ahead of a zombie would keep the zombie, and every
 //! signal behind the loop, waiting); and each report would have to be told apart from an
-//! exit. So [`reap_zombies`] asks for exits only, and the supervisor asks
-//! [`main_child_stop`] once per SIGCHLD wake-up (and once per forwarded stopping signal): a
-//! flood of stops costs one targeted call per wake-up, whoever is flooded.
+//! exit. So the reaping loops ask for exits only, and the supervisor asks [`main_child_stop`]
+//! once per SIGCHLD wake-up while job control is on, otherwise once per forwarded stopping
+//! signal: a flood of stops costs at most one targeted call per wake-up, whoever is flooded.
 
 use nix::errno::Errno;
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid, waitpid};
@@ -39,27 +39,8 @@ pub struct Reaped {
 ///
 /// # References
 /// - <https://man7.org/linux/man-pages/man2/waitpid.2.html>
-pub fn reap_zombies(mut each: impl FnMut(Reaped)) -> bool {
-    // Exits only: no WUNTRACED or WCONTINUED (see the module doc). The main child's stops come
-    // from `main_child_stop`.
-    let flags = WaitPidFlag::WNOHANG | WaitPidFlag::__WALL;
-    loop {
-        match waitpid(None::<Pid>, Some(flags)) {
-            // Children exist but none has exited yet.
-            Ok(WaitStatus::StillAlive) => return false,
-            Ok(status) => {
-                if let Some(pid) = status.pid() {
-                    each(Reaped { pid, status });
-                }
-            }
-            Err(Errno::EINTR) => {}
-            Err(Errno::ECHILD) => return true,
-            Err(e) => {
-                log::warn!("waitpid failed: {e}");
-                return false;
-            }
-        }
-    }
+pub fn reap_zombies(each: impl FnMut(Reaped)) -> bool {
+    reap_exited(usize::MAX, each) == Stopped::NoChildren
 }
 
 /// What the kernel last reported about the main child's job-control state.
@@ -142,10 +123,13 @@ pub enum Stopped {
 /// thousands of leftovers exit, a pass (each call of which walks rein's whole list of
 /// children) cannot turn into a loop that lasts as long as the exits keep coming.
 pub fn reap_exited(budget: usize, mut each: impl FnMut(Reaped)) -> Stopped {
+    // Exits only: no WUNTRACED or WCONTINUED (see the module doc). The main child's stops come
+    // from `main_child_stop`.
     let flags = WaitPidFlag::WNOHANG | WaitPidFlag::__WALL;
     let mut left = budget;
     while left > 0 {
         match waitpid(None::<Pid>, Some(flags)) {
+            // Children exist but none has exited yet.
             Ok(WaitStatus::StillAlive) => return Stopped::NoneExited,
             Ok(status) => {
                 if let Some(pid) = status.pid() {
@@ -155,7 +139,10 @@ pub fn reap_exited(budget: usize, mut each: impl FnMut(Reaped)) -> Stopped {
             }
             Err(Errno::EINTR) => {}
             Err(Errno::ECHILD) => return Stopped::NoChildren,
-            Err(_) => return Stopped::NoneExited,
+            Err(e) => {
+                log::warn!("waitpid failed: {e}");
+                return Stopped::NoneExited;
+            }
         }
     }
     Stopped::Budget
