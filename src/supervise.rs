@@ -520,8 +520,9 @@ impl<'a> Supervisor<'a> {
         self.main_stopped && crate::proc::stat(main.as_raw()).is_none_or(|s| s.is_stopped())
     }
 
-    /// Scans for a stopped member of the main child's group, started at `start`.
-    fn scan_group(&mut self, main: Pid, start: Instant) -> bool {
+    /// Scans for a stopped member of the main child's group, and times the scan for the pacing.
+    fn scan_group(&mut self, main: Pid) -> bool {
+        let start = Instant::now();
         let group = self.group.unwrap_or(main);
         let found = target::group_has_stopped_member(self.scope, group, self.me);
         self.scan.ran(start, Instant::now());
@@ -541,10 +542,7 @@ impl<'a> Supervisor<'a> {
             self.scan.cancel();
             (Target::Process(main), self.main_known_stopped(main))
         } else {
-            let stopped = self.main_known_stopped(main) || {
-                let start = Instant::now();
-                self.scan_group(main, start)
-            };
+            let stopped = self.main_known_stopped(main) || self.scan_group(main);
             self.scan.cancel();
             (self.main_target(main), stopped)
         };

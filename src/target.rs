@@ -146,13 +146,12 @@ pub const SCAN_SETTLE: Duration = Duration::from_millis(1);
 /// A stopping signal that went to the group owes a scan ([`Self::request`]), due at
 /// [`Self::deadline`]: [`SCAN_SETTLE`] later, and no sooner than [`SCAN_SPACING`] times the
 /// last scan's duration after it ended. However many stopping signals arrive meanwhile, one
-/// scan settles them all. An owed scan is dropped ([`Self::cancel`]) when the question is moot: the group got a
-/// SIGCONT or a stop signal after the stopping one (the latest request wins), or the main
+/// scan settles them all. An owed scan is dropped ([`Self::cancel`]) when the question is moot:
+/// the group got a SIGCONT or a stop signal after the stopping one (the latest request wins), or the main
 /// child is gone (the shutdown path wakes stopped leftovers itself).
 #[derive(Debug, Default, Clone)]
 pub struct ScanBudget {
-    owed: bool,
-    /// When the owed scan is due.
+    /// When the owed scan is due; `None` while no scan is owed.
     due: Option<Instant>,
     /// The earliest a scan may run, from the last one's duration.
     next: Option<Instant>,
@@ -161,39 +160,38 @@ pub struct ScanBudget {
 impl ScanBudget {
     /// A stopping signal went to the group at `now`: a scan is owed.
     pub fn request(&mut self, now: Instant) {
-        if self.owed {
+        if self.due.is_some() {
             return; // the scan already owed answers for this signal too
         }
-        self.owed = true;
         let settled = now + SCAN_SETTLE;
         self.due = Some(self.next.map_or(settled, |n| n.max(settled)));
     }
 
     /// A scan ran from `start` to `end`: the next one waits [`SCAN_SPACING`] times as long.
     pub fn ran(&mut self, start: Instant, end: Instant) {
-        self.owed = false;
+        self.due = None;
         let took = end.saturating_duration_since(start);
         self.next = Some(end + took.saturating_mul(SCAN_SPACING));
     }
 
     /// Drops an owed scan.
     pub fn cancel(&mut self) {
-        self.owed = false;
+        self.due = None;
     }
 
     /// Whether a scan is owed.
     pub fn is_owed(&self) -> bool {
-        self.owed
+        self.due.is_some()
     }
 
     /// When the owed scan is due, if one is owed.
     pub fn deadline(&self) -> Option<Instant> {
-        if self.owed { self.due } else { None }
+        self.due
     }
 
     /// Whether an owed scan is due at `now`.
     pub fn due(&self, now: Instant) -> bool {
-        self.deadline().is_some_and(|d| now >= d)
+        self.due.is_some_and(|d| now >= d)
     }
 }
 
