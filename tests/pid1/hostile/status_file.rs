@@ -100,6 +100,17 @@ fn names(dir: &Path) -> Vec<String> {
     v
 }
 
+/// The names in `dir`, which must be exactly two: the planted file at the old temporary name
+/// (sorted first) and the status file; with the planted one's type, not followed.
+fn planted_beside_the_status(dir: &Path, what: &str) -> (Vec<String>, fs::FileType) {
+    let planted = names(dir);
+    assert_eq!(planted.len(), 2, "{what}: {planted:?}");
+    let kind = fs::symlink_metadata(dir.join(&planted[0]))
+        .unwrap()
+        .file_type();
+    (planted, kind)
+}
+
 /// The status file is a regular file (not a planted symlink, FIFO or directory) whose JSON
 /// says rein exited with `code`.
 fn written(path: &Path, code: &str, what: &str) {
@@ -139,15 +150,8 @@ fn a_symlink_planted_at_the_temporary_or_final_name_never_redirects_the_write() 
         written(&l.status, "3", &what);
         assert_eq!(out.stderr, "", "{what}");
         // The planted symlink was neither followed nor removed, and no temporary file is left.
-        let planted = names(&l.out);
-        assert_eq!(planted.len(), 2, "{what}: {planted:?}");
-        assert!(
-            fs::symlink_metadata(l.out.join(&planted[0]))
-                .unwrap()
-                .file_type()
-                .is_symlink(),
-            "{what}: {planted:?}"
-        );
+        let (planted, kind) = planted_beside_the_status(&l.out, &what);
+        assert!(kind.is_symlink(), "{what}: {planted:?}");
     }
 }
 
@@ -164,13 +168,9 @@ fn a_fifo_planted_at_the_temporary_or_final_name_does_not_hang_rein() {
         assert_eq!(out.code, Some(4), "{what}");
         written(&l.status, "4", &what);
         assert_eq!(out.stderr, "", "{what}");
-        let planted = names(&l.out);
-        assert_eq!(planted.len(), 2, "{what}: {planted:?}");
+        let (planted, kind) = planted_beside_the_status(&l.out, &what);
         assert!(
-            fs::symlink_metadata(l.out.join(&planted[0]))
-                .unwrap()
-                .file_type()
-                .is_fifo(),
+            kind.is_fifo(),
             "{what}: the FIFO at the old temporary name was touched: {planted:?}"
         );
     }
