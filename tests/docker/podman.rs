@@ -135,6 +135,25 @@ impl Podman {
         self.dir.join(name).to_string_lossy().into_owned()
     }
 
+    /// In `container`: the count of `done` marks in /tmp (first line of the run's stdout), then
+    /// every process's stat line; and how many of those are zombies.
+    fn done_and_zombies(&self, container: &str) -> (Run, usize) {
+        let r = self.podman(&[
+            "exec",
+            container,
+            "sh",
+            "-c",
+            "ls /tmp | grep -c done; cat /proc/[0-9]*/stat 2>/dev/null; true",
+        ]);
+        let zombies = r
+            .stdout
+            .lines()
+            .filter_map(|l| l.rsplit_once(')'))
+            .filter(|(_, rest)| rest.trim_start().starts_with('Z'))
+            .count();
+        (r, zombies)
+    }
+
     /// `podman` with this test's storage.
     #[track_caller]
     fn podman(&self, args: &[&str]) -> Run {
@@ -289,19 +308,7 @@ fn podman_init_path_rein_passes_codes_signals_and_drains_leftovers() {
     )
     .ok();
     poll_until("five orphans done and reaped", || {
-        let r = pm.podman(&[
-            "exec",
-            "reap",
-            "sh",
-            "-c",
-            "ls /tmp | grep -c done; cat /proc/[0-9]*/stat 2>/dev/null; true",
-        ]);
-        let zombies = r
-            .stdout
-            .lines()
-            .filter_map(|l| l.rsplit_once(')'))
-            .filter(|(_, rest)| rest.trim_start().starts_with('Z'))
-            .count();
+        let (r, zombies) = pm.done_and_zombies("reap");
         if r.stdout.lines().next() == Some("5") && zombies == 0 {
             Ok(())
         } else {
@@ -410,19 +417,7 @@ fn podman_pod_with_rein_pause_infra_reaps_and_stops_cleanly() {
     pm.wait_for_logs("app", &["app: ready"]);
     pm.wait_for_logs("sidecar", &["sidecar: ready"]);
     let listing = poll_until("the sidecar's orphans to finish and be reaped", || {
-        let r = pm.podman(&[
-            "exec",
-            "sidecar",
-            "sh",
-            "-c",
-            "ls /tmp | grep -c done; cat /proc/[0-9]*/stat 2>/dev/null; true",
-        ]);
-        let zombies = r
-            .stdout
-            .lines()
-            .filter_map(|l| l.rsplit_once(')'))
-            .filter(|(_, rest)| rest.trim_start().starts_with('Z'))
-            .count();
+        let (r, zombies) = pm.done_and_zombies("sidecar");
         if r.stdout.lines().next() == Some("3") && zombies == 0 {
             Ok(r.stdout)
         } else {
