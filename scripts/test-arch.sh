@@ -195,6 +195,10 @@ for name in "${names[@]}"; do
   if grep -q '^test .* FAILED$' "$logs/$name.log"; then
     echo "-- $name: failures (log: $logs/$name.log)"
     grep '^test .* FAILED$' "$logs/$name.log" | sed 's/^/   /'
+    # What each failed test printed (cargo's "failures:" section), so that a CI log that keeps
+    # only this script's output still shows why.
+    echo "-- $name: what the failed tests printed (last 200 lines)"
+    sed -n '/^failures:$/,/^test result:/p' "$logs/$name.log" | tail -n 200 | sed 's/^/   /'
   fi
 done
 exit $fail

@@ -151,14 +151,18 @@ fn ctrl_z_stops_the_job_and_fg_or_bg_then_fg_resume_it() {
     // Ctrl-Z, bg (cat reads the terminal from the background: stopped on tty input), fg.
     let (r2, c2) = start_cat(&mut t, "", &[r, c], &mut cleanup);
     echoes(&mut t, "three");
+    // bash reports each stop (`set -b`) on its own time, after rein is already stopped: the
+    // count is taken before Ctrl-Z and the report of this stop awaited, or that late report
+    // would pass for the one after `bg`.
+    let before = count(&t, "Stopped");
     t.type_in(b"\x1a");
     wait_state(c2, "stopped", stopped);
     wait_state(r2, "stopped with its child", stopped);
-    // bash reports the job stopped again (`set -b`), and `jobs -l` names the signal rein
-    // stopped with: the terminal's SIGTTIN, passed through.
-    let before = count(&t, "Stopped");
-    t.type_in(b"bg\n");
     wait_count(&t, "Stopped", before + 1);
+    // After `bg` bash reports the job stopped again, and `jobs -l` names the signal rein
+    // stopped with: the terminal's SIGTTIN, passed through.
+    t.type_in(b"bg\n");
+    wait_count(&t, "Stopped", before + 2);
     assert!(stopped(state(r2)) && stopped(state(c2)), "{}", t.text());
     t.type_in(b"jobs -l\n");
     t.wait_output("Stopped (tty input)");
