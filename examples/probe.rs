@@ -9,7 +9,10 @@
 //! - `probe wrap BLOCK IGNORE -- CMD...`: start from a clean signal state (empty mask, every
 //!   disposition SIG_DFL, 32 and 33 included, which glibc's posix_spawn leaves ignored), block
 //!   the signals in BLOCK and ignore those in IGNORE (comma-separated numbers, or `-`), then
-//!   exec CMD: a caller that set up signal state.
+//!   exec CMD: a caller that set up signal state. IGNORE `nocldwait` instead leaves SIGCHLD at
+//!   SIG_DFL with `SA_NOCLDWAIT` set (a caller whose children the kernel reaps by itself).
+//! - `probe sigflags SIG`: print `handler default|ignore|other flags 0xHEX`, SIG's action as
+//!   this process found it at start.
 //! - `probe orphans N`: create N double-forked orphans that exit at once, print `done N` once
 //!   all of them have exited, then wait for stdin EOF.
 //! - `probe args ARGS...`: write argv (without argv[0]) then the environment, each entry
@@ -67,6 +70,7 @@ fn main() {
     match mode {
         "signals" => signals(args[2].to_str().unwrap()),
         "wrap" => wrap(&args[2..]),
+        "sigflags" => sigflags(args[2].to_str().unwrap().parse().unwrap()),
         "orphans" => orphans(args[2].to_str().unwrap().parse().unwrap()),
         "args" => print_args(&args[2..]),
         "orphan-bursts" => orphan_bursts(args[2].to_str().unwrap().parse().unwrap()),
@@ -204,7 +208,8 @@ fn list(spec: &std::ffi::OsStr) -> Vec<i32> {
 
 fn wrap(args: &[std::ffi::OsString]) {
     let block = list(&args[0]);
-    let ignore = list(&args[1]);
+    let nocldwait = args[1] == "nocldwait";
+    let ignore = if nocldwait { vec![] } else { list(&args[1]) };
     assert_eq!(args[2], "--");
     set_mask(libc::SIG_SETMASK, 0);
     for sig in (1..=64).filter(|&s| s != libc::SIGKILL && s != libc::SIGSTOP) {
@@ -231,6 +236,14 @@ fn wrap(args: &[std::ffi::OsString]) {
         // SAFETY: setting SIG_IGN for a valid signal number.
         unsafe { libc::signal(s, libc::SIG_IGN) };
     }
+    if nocldwait {
+        // SAFETY: a zeroed sigaction is SIG_DFL with an empty mask; only the flag is added.
+        let mut act: libc::sigaction = unsafe { std::mem::zeroed() };
+        act.sa_flags = libc::SA_NOCLDWAIT;
+        // SAFETY: `act` is live for the call; no old action requested.
+        let rc = unsafe { libc::sigaction(libc::SIGCHLD, &act, std::ptr::null_mut()) };
+        assert_eq!(rc, 0, "sigaction(SIGCHLD, SA_NOCLDWAIT)");
+    }
     let argv: Vec<CString> = args[3..]
         .iter()
         .map(|a| CString::new(a.as_bytes()).unwrap())
@@ -240,6 +253,20 @@ fn wrap(args: &[std::ffi::OsString]) {
     // SAFETY: NULL-terminated argv of live C strings.
     unsafe { libc::execvp(ptrs[0], ptrs.as_ptr()) };
     panic!("exec {:?}: {}", args[3], std::io::Error::last_os_error());
+}
+
+fn sigflags(sig: i32) {
+    // SAFETY: zeroed is a valid sigaction to be overwritten by the query.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a query only (null new action) into a live sigaction.
+    let rc = unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) };
+    assert_eq!(rc, 0, "sigaction({sig})");
+    let handler = match old.sa_sigaction {
+        libc::SIG_DFL => "default",
+        libc::SIG_IGN => "ignore",
+        _ => "other",
+    };
+    println!("handler {handler} flags {:#x}", old.sa_flags);
 }
 
 fn orphans(n: usize) {

@@ -241,9 +241,11 @@ pub fn take_pending(sig: libc::c_int) -> bool {
 }
 
 /// Sets SIGCHLD's disposition to `SIG_DFL` without flags and says whether it was `SIG_IGN`.
-/// An ignored SIGCHLD (or `SA_NOCLDWAIT`) inherited from the caller makes the kernel reap
-/// rein's children by itself: the main child's status would be lost and rein would wait for
-/// an exit it is never told of.
+/// An ignored SIGCHLD inherited from the caller makes the kernel reap rein's children by
+/// itself: the main child's status would be lost and rein would wait for an exit it is never
+/// told of. (`SA_NOCLDWAIT` would do the same, but it cannot be inherited: `execve` clears
+/// every action's flags and keeps only `SIG_IGN`; test
+/// `sigstate::an_sa_nocldwait_caller_cannot_pass_it_on_and_rein_keeps_the_status`.)
 ///
 /// # References
 /// - <https://man7.org/linux/man-pages/man2/sigaction.2.html> (`SA_NOCLDWAIT`, `SIG_IGN`)

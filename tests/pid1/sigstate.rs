@@ -2,6 +2,8 @@
 //! empty when rein starts clean, and what a wrapper set up (`probe wrap`) otherwise, real-time
 //! signals included, although rein itself blocks almost everything.
 
+use std::process::Command;
+
 use crate::harness::{Mode, Outcome, Run, command_via, probe, status_mask};
 use crate::support::{modes, printed_masks};
 
@@ -98,6 +100,29 @@ fn the_child_ignores_exactly_what_rein_ignores_whoever_started_it() {
 /// disposition) must not make the kernel reap rein's children behind its back: rein would never
 /// see the main child's exit, lose its status and wait forever. rein takes SIGCHLD back to its
 /// default for itself, and hands the child the ignored SIGCHLD it would have had without rein.
+#[test]
+fn an_sa_nocldwait_caller_cannot_pass_it_on_and_rein_keeps_the_status() {
+    let probe = probe();
+    let probe = probe.to_str().unwrap();
+    let wrap = [probe, "wrap", "-", "nocldwait", "--"];
+    // The kernel clears every action's flags at execve (only SIG_IGN survives it), so a caller's
+    // SA_NOCLDWAIT never reaches rein: what the wrapper set is gone in the program it runs.
+    let seen = Command::new(wrap[0])
+        .args(&wrap[1..])
+        .args([probe, "sigflags", "17"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&seen.stdout),
+        "handler default flags 0x0\n",
+        "{seen:?}"
+    );
+    for mode in modes("an_sa_nocldwait_caller_cannot_pass_it_on_and_rein_keeps_the_status") {
+        let out = Run::spawn(command_via(mode, &wrap, &["--", "sh", "-c", "exit 3"])).finish();
+        assert_eq!(out.code, Some(3), "{mode:?}: {out:?}");
+    }
+}
+
 #[test]
 fn an_inherited_ignored_sigchld_neither_hangs_rein_nor_loses_the_status() {
     let wrap = wrapper(&[], &[17]);
