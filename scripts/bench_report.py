@@ -386,7 +386,14 @@ directly. The script prints figures only; nothing in it passes or fails on time.
 2. **Idle wake-ups**: voluntary + involuntary context switches of the init (`/proc/PID/status`)
    while its child sleeps in `pause()`; all inits run at the same time. **Memory**: VmRSS and VmHWM
    from `/proc/PID/status`, Pss from `/proc/PID/smaps_rollup`, of the same idle inits.
-   Dynamically linked inits share libc pages, which lowers their Pss.
+   Dynamically linked inits share libc pages, which lowers their Pss. A static init's VmRSS is
+   mostly its own file: on a fault the kernel also maps the cached pages around the faulting one
+   (fault-around, 64 KiB), so a cached static binary counts nearly all of its code and read-only
+   data, whether it runs them or not. rein's 272 KiB (`RssAnon` and `RssFile` in
+   `/proc/PID/status`, x86_64, plain process) are 44 KiB anonymous (stack, heap, writable data)
+   and 228 KiB of the binary's page cache, shared by every process that runs it; the 186 KiB
+   binary of before this phase showed 44 and 180. So the RSS that grew over the phase (224 to
+   272 KiB) is the binary that grew (190,664 to 244,016 bytes), not memory rein allocates.
 3. **Reaping** (PID 1 only: as a plain process dumb-init is no subreaper): the child double-forks N
    orphans (each intermediate clones the orphan and exits; the orphan calls `setsid` and blocks on
    a pipe), then closes the pipe so that all of them exit at once, and watches with `kill(pid, 0)`
