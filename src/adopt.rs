@@ -527,7 +527,7 @@ fn scan() -> Option<Vec<Stat>> {
     if !proc::is_ours() {
         return None;
     }
-    let out: Vec<Stat> = proc::pids()?.filter_map(proc::stat).collect();
+    let out: Vec<Stat> = proc::pids()?.into_iter().filter_map(proc::stat).collect();
     (!out.is_empty()).then_some(out)
 }
 

@@ -76,7 +76,7 @@ fn all_pids() -> Option<Vec<i32>> {
     if !proc::is_ours() {
         return None;
     }
-    let pids: Vec<i32> = proc::pids()?.collect();
+    let pids = proc::pids()?;
     (!pids.is_empty()).then_some(pids)
 }
 

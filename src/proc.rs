@@ -11,13 +11,123 @@
 //! The files read: `/proc/PID/stat` (pid, name, state, parent, process group), the pid
 //! directories of `/proc`, `/proc/PID/task/TID/children`, `/proc/self` and `/proc/self/fd`.
 //!
+//! Nor is the path `/proc` trusted to lead to procfs. A process in the container that may
+//! mount could put a tmpfs over it after rein started and show rein no children, so that
+//! rein would leave them running; or put a file of its choice over one of rein's files
+//! there. So rein opens `/proc` once, before the main child exists ([`pin`]), keeps it only if
+//! `fstatfs` says it is procfs, and reads everything through that descriptor, which a later
+//! mount on the path does not change. Each file is opened with `openat2`'s `RESOLVE_NO_XDEV`:
+//! a mount over one file of the pinned procfs makes that file unreadable (absent), never a
+//! source of false answers. (That a process able to mount can still hide single entries this
+//! way is the limit; rein then falls back to scanning every process, see `leftovers.rs`.)
+//!
 //! # References
 //! - <https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html>
 //! - <https://man7.org/linux/man-pages/man5/proc_pid_task.5.html> (`children`)
 
 use std::fmt;
-use std::fs;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+
+/// rein's descriptor of procfs, once it has found one (see the module's header).
+static ROOT: OnceLock<OwnedFd> = OnceLock::new();
+
+/// Set when `openat2` is missing (Linux before 5.6) or refused by a seccomp profile.
+static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
+
+/// Opens `/proc` and keeps it if it is procfs. Called before the main child is spawned, so that
+/// nothing in the container has run yet; if `/proc` is not procfs then, each later read tries
+/// again (it may be mounted later) with the same check. The descriptor is close-on-exec.
+pub fn pin() {
+    let _ = root();
+}
+
+/// The pinned procfs descriptor, for `detach.rs` to keep open.
+pub fn pinned() -> Option<BorrowedFd<'static>> {
+    ROOT.get().map(AsFd::as_fd)
+}
+
+fn root() -> Option<BorrowedFd<'static>> {
+    if let Some(fd) = ROOT.get() {
+        return Some(fd.as_fd());
+    }
+    let fd = nix::fcntl::open(
+        "/proc",
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let kind = nix::sys::statfs::fstatfs(&fd).ok()?.filesystem_type();
+    if kind != nix::sys::statfs::PROC_SUPER_MAGIC {
+        log::debug!("/proc is not procfs (filesystem type {:#x})", kind.0);
+        return None;
+    }
+    Some(ROOT.get_or_init(|| fd).as_fd())
+}
+
+/// Opens `path` (relative, e.g. `42/stat`) below the pinned procfs, crossing no mount.
+fn open_in(path: &PathBuf, flags: OFlag) -> nix::Result<OwnedFd> {
+    let root = root().ok_or(Errno::ENOENT)?;
+    let flags = flags | OFlag::O_CLOEXEC;
+    if !NO_OPENAT2.load(Ordering::Relaxed) {
+        use nix::fcntl::{OpenHow, ResolveFlag};
+        let how = OpenHow::new()
+            .flags(flags)
+            .resolve(ResolveFlag::RESOLVE_NO_XDEV | ResolveFlag::RESOLVE_NO_MAGICLINKS);
+        match nix::fcntl::openat2(root, path.as_bytes(), how) {
+            Err(Errno::ENOSYS | Errno::EPERM) => NO_OPENAT2.store(true, Ordering::Relaxed),
+            r => return r,
+        }
+    }
+    nix::fcntl::openat(root, path.as_bytes(), flags, Mode::empty())
+}
+
+/// Calls `each` with every decimal name in the directory `path` below the pinned procfs (`.`
+/// for its root), in the order the kernel lists them, until it returns `false`. Read with
+/// getdents64 through a stack buffer: `read_dir` allocates for every entry. `None` if the
+/// directory cannot be opened or read.
+fn each_number(path: &PathBuf, mut each: impl FnMut(i32) -> bool) -> Option<()> {
+    let fd = open_in(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY).ok()?;
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = crate::sys::getdents64(&fd, &mut buf).ok()?;
+        if n == 0 {
+            return Some(());
+        }
+        let mut at = 0;
+        // struct linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), d_name.
+        while at + 19 <= n {
+            let reclen = usize::from(u16::from_ne_bytes([buf[at + 16], buf[at + 17]]));
+            if reclen == 0 || at + reclen > n {
+                break;
+            }
+            let name = &buf[at + 19..at + reclen];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            if let Some(number) = parse_pid(name)
+                && !each(number)
+            {
+                return Some(());
+            }
+            at += reclen;
+        }
+    }
+}
+
+/// The decimal names in the directory `path` below the pinned procfs.
+fn numbers(path: &PathBuf) -> Option<Vec<i32>> {
+    let mut out = Vec::new();
+    each_number(path, |n| {
+        out.push(n);
+        true
+    })?;
+    Some(out)
+}
 
 /// The longest command name the kernel shows in `/proc/PID/stat`: 15 bytes for a process, up
 /// to 63 for some kernel threads. Longer names are cut here (they are only ever logged).
@@ -150,22 +260,15 @@ fn trim_spaces(b: &[u8]) -> &[u8] {
 
 /// Reads `/proc/PID/stat`, or `None` if the process is gone (or the line is malformed).
 ///
-/// One `open` and one `read` into a stack buffer: a scan reads one of these per process, and
-/// `read_to_string`'s growing reads and musl's extra `fcntl` for close-on-exec cost five
-/// system calls more each. No close-on-exec is needed: the descriptor is closed before this
-/// returns, and rein execs nothing after its spawn. A line longer than the buffer is cut in
-/// its trailing numbers, after every field rein uses.
+/// One `openat2` and one `read` into a stack buffer: a scan reads one of these per process,
+/// and `read_to_string`'s growing reads and musl's extra `fcntl` for close-on-exec cost five
+/// system calls more each. A line longer than the buffer is cut in its trailing numbers, after
+/// every field rein uses.
 pub fn stat(pid: i32) -> Option<Stat> {
     let mut path = PathBuf::new();
-    path.push(b"/proc/");
     path.push_number(pid);
     path.push(b"/stat");
-    let fd = nix::fcntl::open(
-        path.as_bytes(),
-        nix::fcntl::OFlag::O_RDONLY,
-        nix::sys::stat::Mode::empty(),
-    )
-    .ok()?;
+    let fd = open_in(&path, OFlag::O_RDONLY).ok()?;
     let mut buf = [0u8; 1024];
     let n = nix::unistd::read(&fd, &mut buf).ok()?;
     parse_stat(&buf[..n])
@@ -173,35 +276,45 @@ pub fn stat(pid: i32) -> Option<Stat> {
 
 /// Every pid directory in `/proc` (the numeric names; everything else is skipped), or `None`
 /// if `/proc` cannot be listed.
-pub fn pids() -> Option<impl Iterator<Item = i32>> {
-    numeric_entries("/proc")
+pub fn pids() -> Option<Vec<i32>> {
+    let mut root = PathBuf::new();
+    root.push(b".");
+    numbers(&root)
 }
 
 /// The children of every thread of `pid`, appended to `out`, from
 /// `/proc/PID/task/TID/children`. A process (or thread) that is gone has no children.
 ///
-/// `Err(Missing)` when a live thread has no `children` file: the kernel lacks
-/// `CONFIG_PROC_CHILDREN`.
+/// `Err(Missing)` when a live thread has no `children` file (the kernel lacks
+/// `CONFIG_PROC_CHILDREN`), or when something is mounted over one: the caller then scans every
+/// process instead.
 pub fn children(pid: i32, out: &mut Vec<i32>) -> Result<(), Missing> {
     let mut dir = PathBuf::new();
-    dir.push(b"/proc/");
     dir.push_number(pid);
-    dir.push(b"/task/");
-    let Some(tasks) = numeric_entries(dir.as_os_str()) else {
-        return Ok(());
+    dir.push(b"/task");
+    let tasks = match numbers(&dir) {
+        Some(t) => t,
+        None if crossed_a_mount(&dir) => return Err(Missing),
+        None => return Ok(()),
     };
+    dir.push(b"/");
     for tid in tasks {
         let mut path = dir.clone();
         path.push_number(tid);
         let task = path.clone();
         path.push(b"/children");
-        if read_numbers(&path, out) == Err(nix::errno::Errno::ENOENT)
-            && fs::metadata(task.as_os_str()).is_ok()
-        {
-            return Err(Missing);
+        match read_numbers(&path, out) {
+            Err(Errno::EXDEV) => return Err(Missing),
+            Err(Errno::ENOENT) if open_in(&task, OFlag::O_PATH).is_ok() => return Err(Missing),
+            _ => {}
         }
     }
     Ok(())
+}
+
+/// Whether `path` cannot be opened because a mount covers it (or a part of the way to it).
+fn crossed_a_mount(path: &PathBuf) -> bool {
+    matches!(open_in(path, OFlag::O_PATH), Err(Errno::EXDEV))
 }
 
 /// The children of rein itself, oldest first, from `/proc/ME/task/ME/children`: one file,
@@ -217,7 +330,6 @@ pub fn own_children(me: i32) -> Option<Vec<i32>> {
 /// The children of thread `tid` of process `pid`, oldest first (see [`own_children`]).
 pub fn thread_children(pid: i32, tid: i32) -> Option<Vec<i32>> {
     let mut path = PathBuf::new();
-    path.push(b"/proc/");
     path.push_number(pid);
     path.push(b"/task/");
     path.push_number(tid);
@@ -237,38 +349,14 @@ pub fn thread_children(pid: i32, tid: i32) -> Option<Vec<i32>> {
 /// PID 1 of a namespace the kernel answers it by walking every process of the host.) `None`
 /// if `/proc` cannot be listed.
 pub fn any_other_live(me: i32) -> Option<bool> {
-    // Read through a stack buffer with getdents64: `read_dir` allocates for every entry, and
-    // this runs at the end of every run as PID 1 (`rein -- true` included).
-    let fd = nix::fcntl::open(
-        "/proc",
-        nix::fcntl::OFlag::O_RDONLY | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .ok()?;
-    let mut buf = [0u8; 4096];
-    loop {
-        let n = crate::sys::getdents64(&fd, &mut buf).ok()?;
-        if n == 0 {
-            return Some(false);
-        }
-        let mut at = 0;
-        // struct linux_dirent64: d_ino (8), d_off (8), d_reclen (2), d_type (1), d_name.
-        while at + 19 <= n {
-            let reclen = usize::from(u16::from_ne_bytes([buf[at + 16], buf[at + 17]]));
-            if reclen == 0 || at + reclen > n {
-                break;
-            }
-            let name = &buf[at + 19..at + reclen];
-            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-            if let Some(pid) = parse_pid(name)
-                && pid != me
-                && stat(pid).is_some_and(|s| !s.is_zombie())
-            {
-                return Some(true);
-            }
-            at += reclen;
-        }
-    }
+    let mut root = PathBuf::new();
+    root.push(b".");
+    let mut found = false;
+    each_number(&root, |pid| {
+        found = pid != me && stat(pid).is_some_and(|s| !s.is_zombie());
+        !found
+    })?;
+    Some(found)
 }
 
 /// Appends the whitespace-separated numbers in the file at `path` to `out`, reading through a
@@ -280,11 +368,11 @@ fn read_numbers(path: &PathBuf, out: &mut Vec<i32>) -> nix::Result<()> {
 
 /// [`read_numbers`] through `buf`.
 fn read_numbers_with(path: &PathBuf, out: &mut Vec<i32>, buf: &mut [u8]) -> nix::Result<()> {
-    let fd = nix::fcntl::open(
-        path.as_bytes(),
-        nix::fcntl::OFlag::O_RDONLY,
-        nix::sys::stat::Mode::empty(),
-    )?;
+    read_numbers_from(open_in(path, OFlag::O_RDONLY)?, out, buf)
+}
+
+/// [`read_numbers`] of an open file.
+fn read_numbers_from(fd: impl AsFd, out: &mut Vec<i32>, buf: &mut [u8]) -> nix::Result<()> {
     // The number being read, which may continue in the next piece; None after a non-digit.
     let mut current: Option<i64> = None;
     let mut valid = true;
@@ -325,27 +413,19 @@ pub struct Missing;
 /// leaves the parent namespace's procfs in place, whose pids mean other processes (or none) in
 /// rein's namespace.
 pub fn is_ours() -> bool {
-    fs::read_link("/proc/self")
-        .ok()
-        .and_then(|p| parse_pid(p.as_os_str().as_bytes()))
+    root()
+        .and_then(|root| nix::fcntl::readlinkat(root, "self").ok())
+        .and_then(|p| parse_pid(p.as_bytes()))
         .and_then(|p| u32::try_from(p).ok())
         == Some(std::process::id())
 }
 
-/// rein's open descriptors, from `/proc/self/fd` (the listing's own descriptor included), or
-/// `None` if that directory cannot be read.
+/// rein's open descriptors, from `self/fd` of the pinned procfs (the listing's own descriptor
+/// included), or `None` if that directory cannot be read.
 pub fn own_fds() -> Option<Vec<i32>> {
-    Some(numeric_entries("/proc/self/fd")?.collect())
-}
-
-/// The entries of `dir` whose names are decimal numbers, as numbers.
-fn numeric_entries(dir: impl AsRef<std::path::Path>) -> Option<impl Iterator<Item = i32>> {
-    Some(
-        fs::read_dir(dir)
-            .ok()?
-            .flatten()
-            .filter_map(|e| parse_pid(e.file_name().as_bytes())),
-    )
+    let mut path = PathBuf::new();
+    path.push(b"self/fd");
+    numbers(&path)
 }
 
 /// A path built from bytes and numbers without going through `format!` and UTF-8.
@@ -382,10 +462,6 @@ impl PathBuf {
 
     fn as_bytes(&self) -> &[u8] {
         &self.0
-    }
-
-    fn as_os_str(&self) -> &std::ffi::OsStr {
-        std::ffi::OsStr::from_bytes(&self.0)
     }
 }
 
@@ -492,12 +568,11 @@ mod tests {
             .flat_map(|n| format!("{n} ").into_bytes())
             .collect();
         text.extend_from_slice(b"x12 12x 0 99999999999 \xff 42");
-        fs::write(&path, &text).unwrap();
-        let mut p = PathBuf::new();
-        p.push(path.as_os_str().as_bytes());
+        std::fs::write(&path, &text).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
         let mut out = Vec::new();
-        read_numbers(&p, &mut out).unwrap();
-        let _ = fs::remove_file(&path);
+        read_numbers_from(&file, &mut out, &mut [0u8; 4096]).unwrap();
+        let _ = std::fs::remove_file(&path);
         let mut want: Vec<i32> = (1..=3000).collect();
         want.push(42);
         assert_eq!(out, want);
@@ -509,7 +584,7 @@ mod tests {
         let s = stat(me).unwrap();
         assert_eq!(s.pid, me);
         assert!(!s.is_zombie());
-        assert!(pids().unwrap().any(|p| p == me));
+        assert!(pids().unwrap().contains(&me));
         assert!(own_fds().unwrap().contains(&0) || own_fds().unwrap().contains(&1));
     }
 }

@@ -42,6 +42,8 @@ pub fn run(cfg: &Config, argv: CArray<'_>, env: ChildEnv<'_>) -> u8 {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
+    // Before anything of the container runs: see proc.rs.
+    crate::proc::pin();
     let signal_state = match block_signals() {
         Ok(s) => s,
         Err(e) => return fail(&format!("failed to block signals: {e}")),

@@ -119,8 +119,9 @@ pub fn group_has_stopped_member(scope: Scope, group: Pid, me: i32) -> bool {
             if !proc::is_ours() {
                 return false;
             }
-            proc::pids().is_some_and(|mut pids| {
-                pids.any(|pid| proc::stat(pid).is_some_and(|s| stopped_member(&s)))
+            proc::pids().is_some_and(|pids| {
+                pids.into_iter()
+                    .any(|pid| proc::stat(pid).is_some_and(|s| stopped_member(&s)))
             })
         }
         Scope::Descendants(_) => leftovers::discover(scope, me)

@@ -171,3 +171,28 @@ pub fn field<'a>(out: &'a str, key: &str) -> Vec<&'a str> {
         .unwrap_or_else(|| panic!("no {key} in {out}"));
     line[key.len()..].split_whitespace().collect()
 }
+
+/// rein's arguments for a hostile leftover test: a grace longer than the harness's deadline (so
+/// a leftover rein missed makes the run time out), the status file, and `sh -c SCRIPT`.
+pub fn long_grace_sh(status: &Path, script: &str) -> Vec<String> {
+    let status = status.display().to_string();
+    [
+        "--grace",
+        "60s",
+        "--status-file",
+        &status,
+        "--",
+        "sh",
+        "-c",
+        script,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Checks the status file says rein terminated exactly `n` leftovers and killed none.
+pub fn assert_terminated(status: &Path, n: usize, what: &str) {
+    let st = read_status(status);
+    assert_eq!(st["leftovers_terminated"], n.to_string(), "{what}: {st:?}");
+    assert_eq!(st["leftovers_killed"], "0", "{what}: {st:?}");
+}

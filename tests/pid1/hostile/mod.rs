@@ -9,6 +9,8 @@ mod credentials;
 mod environment;
 // Non-UTF-8 and odd process names in /proc are still found and signalled.
 mod proc_names;
+// A tmpfs over /proc, or a file over one of its files, hides no leftover from rein.
+mod proc_mounts;
 // Signals a user sends that share a number with a fault are forwarded, not fatal.
 mod fault_signals;
 // Every forwarded signal arrives exactly once: no SIGCONT nobody sent.

@@ -10,8 +10,8 @@
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 
-use crate::harness::{Mode, Run, TempDir, command, read_status};
-use crate::support::modes;
+use crate::harness::{Mode, Run, TempDir, command};
+use crate::support::{assert_terminated, long_grace_sh, modes};
 
 /// Names a UTF-8 reader cannot read: an é cut at 15 bytes, bytes that are never UTF-8.
 const NOT_UTF8: &[&[u8]] = &[b"aaaaaaaaaaaaaa\xc3\xa9", b"\xff\xfe\xfd", b"\xc3"];
@@ -40,24 +40,14 @@ fn check(mode: Mode, names: &[&[u8]]) {
         std::os::unix::fs::symlink(&sleep, links.join(OsStr::from_bytes(name))).unwrap();
     }
     let status = dir.join("status.json");
-    let mut args = vec!["--grace", "60s", "--status-file"];
-    let status_arg = status.display().to_string();
-    args.push(&status_arg);
-    args.extend(["--", "sh", "-c", MAIN]);
-    let mut cmd = command(mode, &args);
+    let mut cmd = command(mode, &long_grace_sh(&status, MAIN));
     cmd.env("LINKS", &links);
     let mut run = Run::spawn(cmd);
     run.expect_line("ready", |l| l == "ready");
     // A leftover that got no SIGTERM would hold rein for the 60 s grace, past the deadline.
     let out = run.finish();
     assert_eq!(out.code, Some(3), "{mode:?} {names:?}: {out:?}");
-    let st = read_status(&status);
-    assert_eq!(
-        st["leftovers_terminated"],
-        names.len().to_string(),
-        "{mode:?} {names:?}: {st:?}"
-    );
-    assert_eq!(st["leftovers_killed"], "0", "{mode:?} {names:?}: {st:?}");
+    assert_terminated(&status, names.len(), &format!("{mode:?} {names:?}"));
 }
 
 /// The first executable `name` on PATH.
@@ -99,27 +89,12 @@ fn a_process_that_renames_itself_to_any_bytes_gets_sigterm() {
     for mode in modes("a_process_that_renames_itself_to_any_bytes_gets_sigterm") {
         let dir = TempDir::new("rename");
         let status = dir.join("status.json");
-        let status_arg = status.display().to_string();
-        let mut cmd = command(
-            mode,
-            &[
-                "--grace",
-                "60s",
-                "--status-file",
-                &status_arg,
-                "--",
-                "sh",
-                "-c",
-                RENAMES,
-            ],
-        );
+        let mut cmd = command(mode, &long_grace_sh(&status, RENAMES));
         cmd.env("DIR", &dir.0);
         let mut run = Run::spawn(cmd);
         run.expect_line("renamed", |l| l == "renamed");
         let out = run.finish();
         assert_eq!(out.code, Some(3), "{mode:?}: {out:?}");
-        let st = read_status(&status);
-        assert_eq!(st["leftovers_terminated"], "1", "{mode:?}: {st:?}");
-        assert_eq!(st["leftovers_killed"], "0", "{mode:?}: {st:?}");
+        assert_terminated(&status, 1, &format!("{mode:?}"));
     }
 }
