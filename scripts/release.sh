@@ -68,7 +68,9 @@ check() {
     if dpkg -i "$deb" >&2 && [ "$(/usr/bin/rein --version)" = "rein $version" ]; then
       dpkg -r rein >&2
     else
-      echo "error: $(basename "$deb") did not install a working /usr/bin/rein" >&2
+      echo "error: $(basename "$deb") did not install a working /usr/bin/rein" \
+        "(a foreign architecture runs only through qemu-user's binfmt_misc entry, which" \
+        "scripts/test-arch.sh installs and registers)" >&2
       dpkg -r rein >&2 || true
       fail=1
     fi
