@@ -17,29 +17,28 @@ pub fn detach(keep: Option<BorrowedFd<'_>>) {
     if let Err(e) = nix::unistd::chdir("/") {
         log::warn!("failed to change directory to /: {e}");
     }
-    let mut kept: Vec<libc::c_uint> = [keep, crate::proc::pinned()]
-        .into_iter()
-        .flatten()
-        .filter_map(|fd| libc::c_uint::try_from(fd.as_raw_fd()).ok())
-        .filter(|&fd| fd >= 3)
-        .collect();
+    // An array, not a Vec: this runs in every run, and a first allocation of its size costs
+    // `rein -- true` more than a thousand instructions.
+    let mut kept = [keep, crate::proc::pinned()]
+        .map(|fd| fd.and_then(|fd| libc::c_uint::try_from(fd.as_raw_fd()).ok()))
+        .map(|fd| fd.filter(|&fd| fd >= 3).unwrap_or(libc::c_uint::MAX));
     kept.sort_unstable();
-    kept.dedup();
     if close_around(&kept).is_err() {
         close_listed_or_all(&kept);
     }
 }
 
-/// close_range over every gap between the kept descriptors (sorted, each >= 3), from 3 up.
+/// close_range over every gap between the kept descriptors (sorted; `c_uint::MAX` stands for
+/// none), from 3 up.
 fn close_around(kept: &[libc::c_uint]) -> std::io::Result<()> {
     let mut first = 3;
-    for &k in kept {
+    for &k in kept.iter().filter(|&&k| k != libc::c_uint::MAX) {
         // close_range refuses first > last, so a kept descriptor right after the previous one
-        // (or a kept 3) has no range below it.
+        // (or a kept 3, or the same one twice) has no range below it.
         if k > first {
             sys::close_range(first, k - 1)?;
         }
-        first = k.saturating_add(1);
+        first = first.max(k.saturating_add(1));
     }
     // close_range is Linux 5.9+; seccomp profiles may also refuse it.
     sys::close_range(first, libc::c_uint::MAX)
