@@ -365,7 +365,17 @@ impl Drop for Stranger {
 /// Runs one hostile pid-file case: the main child starts `seven.sh X` (which exits 7 on TERM)
 /// and `plant` arranges the pid file. rein must not follow it (TERM then ends the run with 0,
 /// not 7), must not hang on it, and must leave `stranger` alone. Returns rein's stderr.
-fn hostile(mode: Mode, tag: &str, plant: &str, before: impl FnOnce(&Path)) -> String {
+/// `readies`: the daemons `plant` starts besides X, each awaited before rein gets its TERM. A
+/// `seven.sh` not yet ready could be between `sleep 1000 &` and `child=$!` when the forwarded
+/// TERM arrives; its trap then kills no sleep, which lives on and keeps an adopting rein
+/// running (seen under load: rein still running at the deadline, "ready Y" never printed).
+fn hostile(
+    mode: Mode,
+    tag: &str,
+    plant: &str,
+    readies: &[&str],
+    before: impl FnOnce(&Path),
+) -> String {
     let s = Setup::new(tag);
     let pf = s.path("d.pid");
     before(&pf);
@@ -381,11 +391,12 @@ fn hostile(mode: Mode, tag: &str, plant: &str, before: impl FnOnce(&Path)) -> St
     let stranger_pid = stranger.0.id().to_string();
     let pf_arg = pf.to_str().unwrap().to_string();
     let body = format!("(sh \"$DIR/seven.sh\" X &)\n{plant}");
+    let readies: Vec<&str> = ["X"].iter().chain(readies).copied().collect();
     let (run, rein) = s.start(
         mode,
         &["--adopt", "--pid-file", &pf_arg],
         &body,
-        &["X"],
+        &readies,
         &[("PF", &pf_arg), ("STRANGER", &stranger_pid)],
     );
     run.signal(rein, 15);
@@ -403,7 +414,7 @@ fn hostile(mode: Mode, tag: &str, plant: &str, before: impl FnOnce(&Path)) -> St
 fn hostile_pid_files_are_never_followed_and_never_block_rein() {
     for mode in modes("hostile_pid_files_are_never_followed_and_never_block_rein") {
         // A FIFO with no writer: opening it for reading without O_NONBLOCK would block forever.
-        hostile(mode, "fifo", "", |pf| {
+        hostile(mode, "fifo", "", &[], |pf| {
             nix::unistd::mkfifo(pf, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
         });
         // A symbolic link to a file that names the real daemon.
@@ -412,6 +423,7 @@ fn hostile_pid_files_are_never_followed_and_never_block_rein() {
             "symlink",
             r#"(sh "$DIR/seven.sh" Y & echo $! > "$DIR/real")
 ln -s "$DIR/real" "$PF""#,
+            &["Y"],
             |_| {},
         );
         // The real daemon's pid, padded past the size limit.
@@ -419,10 +431,17 @@ ln -s "$DIR/real" "$PF""#,
             mode,
             "oversized",
             r#"(sh "$DIR/seven.sh" Y & printf '%s%40s\n' $! '' > "$PF")"#,
+            &["Y"],
             |_| {},
         );
         // Bytes that are not a pid, including a terminal escape.
-        let err = hostile(mode, "garbage", r#"printf '\033[2J7x\n' > "$PF""#, |_| {});
+        let err = hostile(
+            mode,
+            "garbage",
+            r#"printf '\033[2J7x\n' > "$PF""#,
+            &[],
+            |_| {},
+        );
         assert!(!err.contains('\x1b'), "raw escape in rein's log: {err:?}");
         assert!(err.contains("\\x1b[2J7x"), "{err}");
     }
@@ -431,6 +450,7 @@ ln -s "$DIR/real" "$PF""#,
         Mode::Plain,
         "stranger",
         r#"echo "$STRANGER" > "$PF""#,
+        &[],
         |_| {},
     );
 }
